@@ -53,6 +53,12 @@ Status check_compatibility(const PluginManifest& manifest, const std::string& or
 // Joins kind names, e.g. "tool,guard".
 std::string kinds_to_string(std::uint32_t kinds);
 
+struct LoadOptions {
+  // Keep the library mapped after its last object is gone (RTLD_NODELETE), for plugins
+  // that cannot be unloaded safely (threads they started, atexit handlers, ...).
+  bool never_unload = false;
+};
+
 // A loaded plugin library. Shared (std::shared_ptr) by every object created from it, so the
 // library is unloaded only after the last object is destroyed.
 class Library : public std::enable_shared_from_this<Library> {
@@ -63,7 +69,8 @@ class Library : public std::enable_shared_from_this<Library> {
 
   // Inspects `file`, refuses an incompatible plugin before loading it, then dlopens it
   // (RTLD_LOCAL | RTLD_NOW) and checks the descriptor its entry returns against the manifest.
-  static Result<std::shared_ptr<Library>> load(const std::filesystem::path& file);
+  static Result<std::shared_ptr<Library>> load(const std::filesystem::path& file,
+                                               const LoadOptions& options = {});
 
   // Wraps an in-memory descriptor (no dlopen), for unit tests of host logic.
   // `label` stands in for the file name in messages.
@@ -82,7 +89,7 @@ class Library : public std::enable_shared_from_this<Library> {
 
  private:
   struct DlHandle;  // Boost.DLL's shared_library, kept out of this header
-  Library() = default;
+  Library();
   static Status check_descriptor(const sdk::PluginDescriptor* d, const PluginManifest& expected,
                                  const std::string& origin);
 
