@@ -1,0 +1,227 @@
+// `moss` dispatch: finds the subcommand, parses its options with Boost.Program_options, and
+// maps failures to the documented exit codes.
+#include "cli/cli.hpp"
+
+#include <cstdlib>
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <moss/sdk/version.hpp>
+
+#include "cli/common.hpp"
+#include "logging/logging.hpp"
+#include "registry/registry.hpp"
+
+namespace moss::cli {
+namespace {
+
+constexpr const char* kExitCodes =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  the operation ran and failed\n"
+    "  2  bad command line\n"
+    "  3  invalid config file\n"
+    "  4  plugin file refused (not a plugin, wrong ABI, truncated, ...)\n"
+    "  5  no such plugin instance or version\n"
+    "  6  registry unavailable (locked, read-only, full, corrupt)\n";
+
+po::options_description global_options() {
+  po::options_description global("Global options");
+  global.add_options()
+      ("help,h", "show help for the command")
+      ("config,c", po::value<std::string>(), "config file (default: $MOSS_CONFIG, ./moss.toml, /etc/moss/moss.toml)")
+      ("state-dir", po::value<std::string>(), "state directory (overrides the config's state_dir)")
+      ("json", po::bool_switch(), "machine-readable JSON output")
+      ("verbose,v", po::value<std::vector<bool>>()->zero_tokens()->composing(), "more log output (repeatable)");
+  return global;
+}
+
+std::vector<Command> all_commands() {
+  std::vector<Command> commands;
+  for (auto group : {plugin_commands(), config_commands(), registry_commands()}) {
+    for (auto& c : group) commands.push_back(std::move(c));
+  }
+  return commands;
+}
+
+std::string command_name(const Command& c) {
+  std::string name;
+  for (const auto& w : c.words) name += (name.empty() ? "" : " ") + w;
+  return name;
+}
+
+void print_overview(std::ostream& out, const std::vector<Command>& commands) {
+  out << "moss: host for self-evolving agent plugins\n\n"
+         "Usage: moss COMMAND [OPTIONS] [ARGS]\n\nCommands:\n";
+  std::size_t width = 0;
+  for (const auto& c : commands) width = std::max(width, command_name(c).size() + 1 + c.arguments.size());
+  for (const auto& c : commands) {
+    std::string head = command_name(c) + " " + c.arguments;
+    out << "  " << std::left << std::setw(static_cast<int>(width) + 2) << head << c.summary << "\n";
+  }
+  out << "\n" << global_options() << "\n" << kExitCodes
+      << "\nRun `moss COMMAND --help` for a command's options.\n";
+}
+
+// Finds the longest command whose words start argv[1..].
+const Command* match(const std::vector<Command>& commands, const std::vector<std::string>& args,
+                     std::size_t& consumed) {
+  const Command* best = nullptr;
+  for (const auto& c : commands) {
+    if (c.words.size() > args.size() || (best && best->words.size() >= c.words.size())) continue;
+    if (std::equal(c.words.begin(), c.words.end(), args.begin())) {
+      best = &c;
+      consumed = c.words.size();
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+int exit_code_for(const Status& status) {
+  switch (status.code()) {
+    case Code::ok: return kExitOk;
+    case Code::not_found: return kExitNotFound;
+    default: return kExitFailure;
+  }
+}
+
+int fail(Context& context, const Status& status, int exit_code) {
+  context.err << "moss: " << status.message() << "\n";
+  return exit_code;
+}
+
+void print_json(Context& context, const nlohmann::json& value) {
+  context.out << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+void Table::print(std::ostream& out) const {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows_) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows_) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+std::string format_time(std::int64_t unix_ms) {
+  std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  std::ostringstream text;
+  text << std::put_time(&utc, "%Y-%m-%d %H:%M:%S");
+  return text.str();
+}
+
+Result<Config> Context::load_config() const {
+  std::optional<std::filesystem::path> file;
+  if (options.count("config")) {
+    file = options["config"].as<std::string>();
+  } else if (const char* env = std::getenv("MOSS_CONFIG"); env != nullptr && *env != '\0') {
+    file = env;
+  } else {
+    for (const char* candidate : {"moss.toml", "/etc/moss/moss.toml"}) {
+      std::error_code ec;
+      if (std::filesystem::exists(candidate, ec)) {
+        file = candidate;
+        break;
+      }
+    }
+  }
+  Config config;
+  if (file) {
+    auto loaded = moss::load_config(*file);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(loaded.value());
+  } else {
+    config.state_dir = default_state_dir();
+  }
+  if (options.count("state-dir")) {
+    config.state_dir = std::filesystem::absolute(options["state-dir"].as<std::string>());
+  }
+  Status logging = configure_logging(config.logging, verbosity);
+  if (!logging.ok()) return logging;
+  return config;
+}
+
+Result<std::unique_ptr<Registry>> Context::open_registry(const Config& config) const {
+  return Registry::open(config.registry_file());
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<Command> commands = all_commands();
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    print_overview(std::cout, commands);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  if (args[0] == "--version") {
+    std::cout << "moss " << MOSS_VERSION << " (SDK ABI " << sdk::kAbiMajor << "." << sdk::kAbiMinor
+              << ", " << sdk::kToolchain << ")\n";
+    return kExitOk;
+  }
+  std::size_t consumed = 0;
+  const Command* command = match(commands, args, consumed);
+  if (command == nullptr) {
+    std::cerr << "moss: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "")
+              << "'; run `moss --help` for the list\n";
+    return kExitUsage;
+  }
+
+  po::options_description own(command_name(*command) + " options");
+  po::positional_options_description positional;
+  if (command->options) command->options(own, positional);
+  po::options_description all;
+  all.add(own).add(global_options());
+
+  Context context{{}, false, 0, std::cout, std::cerr};
+  auto usage_error = [&](const std::string& what) {
+    std::cerr << "moss " << command_name(*command) << ": " << what << "\nUsage: moss "
+              << command_name(*command) << " " << command->arguments << "\n";
+    return kExitUsage;
+  };
+  try {
+    std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(consumed), args.end());
+    po::store(po::command_line_parser(rest).options(all).positional(positional).run(),
+              context.options);
+  } catch (const po::error& e) {
+    return usage_error(e.what());
+  }
+  if (context.options.count("help")) {
+    std::cout << "Usage: moss " << command_name(*command) << " " << command->arguments << "\n\n"
+              << command->summary << "\n";
+    if (!command->details.empty()) std::cout << "\n" << command->details << "\n";
+    std::cout << "\n" << own << "\n" << global_options() << "\n" << kExitCodes;
+    return kExitOk;
+  }
+  try {
+    po::notify(context.options);  // required arguments are checked here, after --help
+  } catch (const po::error& e) {
+    return usage_error(e.what());
+  }
+  context.json = context.options["json"].as<bool>();
+  if (context.options.count("verbose")) {
+    context.verbosity = static_cast<int>(context.options["verbose"].as<std::vector<bool>>().size());
+  }
+  LoggingConfig quiet;
+  Status logging = configure_logging(quiet, context.verbosity);
+  (void)logging;  // stderr logging cannot fail to open
+  try {
+    return command->run(context);
+  } catch (const std::exception& e) {
+    std::cerr << "moss: internal error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace moss::cli
