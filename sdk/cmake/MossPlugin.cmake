@@ -23,11 +23,7 @@ function(moss_add_plugin name)
   target_link_libraries(${name} PRIVATE moss::sdk ${ARG_LINK_LIBRARIES})
   target_compile_features(${name} PRIVATE cxx_std_20)
   target_compile_options(${name} PRIVATE ${MOSS_PLUGIN_COMPILE_OPTIONS})
-  set_target_properties(${name} PROPERTIES
-    PREFIX ""
-    CXX_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON
-    POSITION_INDEPENDENT_CODE ON)
+  set_target_properties(${name} PROPERTIES PREFIX "")
   # Refuse undefined symbols at link time rather than at load time. Sanitizer runtimes live
   # in the host executable, so sanitized builds cannot use it.
   if(NOT MOSS_SANITIZE)

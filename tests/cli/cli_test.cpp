@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <sstream>
 
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -261,4 +262,32 @@ TEST_CASE("an unusable state directory exits 6", "[cli][registry]") {
   ProcessResult r = d.moss({"status"});
   CHECK(r.exit_code == 6);
   CHECK_THAT(r.err, Contains("state"));
+}
+
+TEST_CASE("logs can be JSON lines", "[cli][logging]") {
+  Deployment d("[logging]\nformat = \"json\"\nlevel = \"debug\"\n" +
+               plugin_table("abi", "fixture-abi-major"));
+  ProcessResult r = d.moss({"plugin", "list"});
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.err);
+  std::string line;
+  int parsed = 0;
+  bool saw_refusal = false;
+  while (std::getline(lines, line)) {
+    auto entry = nlohmann::json::parse(line, nullptr, false);
+    REQUIRE_FALSE(entry.is_discarded());
+    ++parsed;
+    CHECK(entry.contains("ts"));
+    if (entry["level"] == "error") {
+      saw_refusal = entry["msg"].get<std::string>().find("ABI major mismatch") != std::string::npos;
+    }
+  }
+  CHECK(parsed > 0);
+  CHECK(saw_refusal);
+}
+
+TEST_CASE("-v lowers the log level", "[cli][logging]") {
+  Deployment d("[logging]\nlevel = \"warn\"\n" + plugin_table("echo", "fixture-good"));
+  CHECK(d.moss({"plugin", "list"}).err.find("active at version") == std::string::npos);
+  CHECK_THAT(d.moss({"plugin", "list", "-v"}).err, Contains("active at version"));
 }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace moss::sdk {
@@ -73,6 +74,12 @@ template <class T>
 class Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  // Anything T can be built from, so `return "text";` works for Result<std::string>.
+  template <class U>
+    requires(std::is_constructible_v<T, U &&> && !std::is_convertible_v<U &&, Status> &&
+             !std::is_same_v<std::remove_cvref_t<U>, T> &&
+             !std::is_same_v<std::remove_cvref_t<U>, Result>)
+  Result(U&& value) : value_(std::forward<U>(value)) {}  // NOLINT: implicit by design
   // An error. An ok Status without a value is a programming error and becomes `internal`.
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     if (status_.ok()) status_ = Status(Code::internal, "Result built from an ok Status without a value");
