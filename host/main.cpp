@@ -1,4 +1,6 @@
 // moss: the command-line entry point.
 #include "cli/cli.hpp"
 
-int main(int argc, char** argv) { return moss::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+  return moss::cli::run(argc, argv);
+}

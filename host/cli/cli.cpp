@@ -29,26 +29,29 @@ constexpr const char* kExitCodes =
 
 po::options_description global_options() {
   po::options_description global("Global options");
-  global.add_options()
-      ("help,h", "show help for the command")
-      ("config,c", po::value<std::string>(), "config file (default: $MOSS_CONFIG, ./moss.toml, /etc/moss/moss.toml)")
-      ("state-dir", po::value<std::string>(), "state directory (overrides the config's state_dir)")
-      ("json", po::bool_switch(), "machine-readable JSON output")
-      ("verbose,v", po::value<std::vector<bool>>()->zero_tokens()->composing(), "more log output (repeatable)");
+  global.add_options()("help,h", "show help for the command")(
+      "config,c", po::value<std::string>(),
+      "config file (default: $MOSS_CONFIG, ./moss.toml, /etc/moss/moss.toml)")(
+      "state-dir", po::value<std::string>(), "state directory (overrides the config's state_dir)")(
+      "json", po::bool_switch(), "machine-readable JSON output")(
+      "verbose,v", po::value<std::vector<bool>>()->zero_tokens()->composing(),
+      "more log output (repeatable)");
   return global;
 }
 
 std::vector<Command> all_commands() {
   std::vector<Command> commands;
   for (auto group : {plugin_commands(), config_commands(), registry_commands()}) {
-    for (auto& c : group) commands.push_back(std::move(c));
+    for (auto& c : group)
+      commands.push_back(std::move(c));
   }
   return commands;
 }
 
 std::string command_name(const Command& c) {
   std::string name;
-  for (const auto& w : c.words) name += (name.empty() ? "" : " ") + w;
+  for (const auto& w : c.words)
+    name += (name.empty() ? "" : " ") + w;
   return name;
 }
 
@@ -56,13 +59,15 @@ void print_overview(std::ostream& out, const std::vector<Command>& commands) {
   out << "moss: host for self-evolving agent plugins\n\n"
          "Usage: moss COMMAND [OPTIONS] [ARGS]\n\nCommands:\n";
   std::size_t width = 0;
-  for (const auto& c : commands) width = std::max(width, command_name(c).size() + 1 + c.arguments.size());
+  for (const auto& c : commands)
+    width = std::max(width, command_name(c).size() + 1 + c.arguments.size());
   for (const auto& c : commands) {
     std::string head = command_name(c) + " " + c.arguments;
     out << "  " << std::left << std::setw(static_cast<int>(width) + 2) << head << c.summary << "\n";
   }
-  out << "\n" << global_options() << "\n" << kExitCodes
-      << "\nRun `moss COMMAND --help` for a command's options.\n";
+  out << "\n"
+      << global_options() << "\n"
+      << kExitCodes << "\nRun `moss COMMAND --help` for a command's options.\n";
 }
 
 // Finds the longest command whose words start argv[1..].
@@ -102,7 +107,8 @@ void Table::print(std::ostream& out) const {
   std::vector<std::size_t> widths;
   for (const auto& row : rows_) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    for (std::size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], row[i].size());
   }
   for (const auto& row : rows_) {
     std::string line;

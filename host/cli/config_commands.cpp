@@ -43,7 +43,8 @@ PluginCheck check_plugin(const Config& config, const PluginConfig& plugin) {
   }
   PluginConfig resolved = plugin;
   resolved.path = check.file;
-  auto settings = resolve_plugin_settings(config, resolved, inspection->manifest.config_schema_json);
+  auto settings =
+      resolve_plugin_settings(config, resolved, inspection->manifest.config_schema_json);
   if (!settings.ok()) check.error = settings.status().message();
   return check;
 }
@@ -67,7 +68,9 @@ int check(Context& context) {
   if (context.json) {
     nlohmann::json plugins = nlohmann::json::array();
     for (const auto& c : checks) {
-      plugins.push_back({{"instance", c.instance}, {"file", c.file}, {"ok", c.error.empty()},
+      plugins.push_back({{"instance", c.instance},
+                         {"file", c.file},
+                         {"ok", c.error.empty()},
                          {"error", c.error}});
     }
     print_json(context, {{"valid", valid},
@@ -94,7 +97,8 @@ std::vector<Command> config_commands() {
            "Checks TOML syntax, known keys, types and ranges, then inspects each plugin file and\n"
            "validates its table against the plugin's declared schema. Exit code 3 if invalid.",
            [](po::options_description& o, po::positional_options_description& p) {
-             o.add_options()("file", po::value<std::string>(), "config file (default: see --config)");
+             o.add_options()("file", po::value<std::string>(),
+                             "config file (default: see --config)");
              p.add("file", 1);
            },
            check}};

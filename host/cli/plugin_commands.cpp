@@ -80,12 +80,9 @@ int list(Context& context) {
   if (context.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const InstanceStatus& s : all) {
-      nlohmann::json row = {{"instance", s.instance},
-                            {"state", state_name(s.state)},
-                            {"source", s.source.string()},
-                            {"version_id", s.version_id},
-                            {"sha256", s.sha256},
-                            {"file", s.version_file.string()}};
+      nlohmann::json row = {{"instance", s.instance},      {"state", state_name(s.state)},
+                            {"source", s.source.string()}, {"version_id", s.version_id},
+                            {"sha256", s.sha256},          {"file", s.version_file.string()}};
       if (s.manifest) row["plugin"] = manifest_json(*s.manifest);
       if (!s.error.empty()) row["error"] = s.error;
       out.push_back(row);
@@ -143,7 +140,8 @@ int call(Context& context) {
   std::vector<SchemaViolation> violations = schema->validate(parsed);
   if (!violations.empty()) {
     std::string message = "arguments do not match the input schema of '" + info->name + "':";
-    for (const auto& v : violations) message += "\n  " + (v.path.empty() ? "(arguments)" : v.path) + ": " + v.message;
+    for (const auto& v : violations)
+      message += "\n  " + (v.path.empty() ? "(arguments)" : v.path) + ": " + v.message;
     return fail(context, Status(Code::invalid_argument, message), kExitUsage);
   }
 

@@ -47,13 +47,15 @@ int versions(Context& context) {
 
   if (context.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const VersionRow& v : rows.value()) out.push_back(version_json(v));
+    for (const VersionRow& v : rows.value())
+      out.push_back(version_json(v));
     print_json(context, out);
     return kExitOk;
   }
   Table table({"ID", "STATE", "VERSION", "SHA256", "ABI", "CREATED (UTC)", "PARENT"});
   for (const VersionRow& v : rows.value()) {
-    table.add({std::to_string(v.id), std::string(to_string(v.state)), v.plugin_version, v.sha256.substr(0, 12),
+    table.add({std::to_string(v.id), std::string(to_string(v.state)), v.plugin_version,
+               v.sha256.substr(0, 12),
                std::to_string(v.abi_major) + "." + std::to_string(v.abi_minor),
                format_time(v.created_at_ms), v.parent_id ? std::to_string(v.parent_id) : "-"});
   }
@@ -83,7 +85,8 @@ int history(Context& context) {
 
   if (context.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const EventRow& e : events.value()) out.push_back(event_json(e));
+    for (const EventRow& e : events.value())
+      out.push_back(event_json(e));
     print_json(context, out);
     return kExitOk;
   }
@@ -148,7 +151,8 @@ int status(Context& context) {
     return kExitOk;
   }
   auto& out = context.out;
-  out << "config:     " << (config->file.empty() ? "(none, defaults)" : config->file.string()) << "\n"
+  out << "config:     " << (config->file.empty() ? "(none, defaults)" : config->file.string())
+      << "\n"
       << "state dir:  " << config->state_dir.string() << "\n"
       << "registry:   " << config->registry_file().string()
       << (consistent.ok() ? " (consistent)" : " (INCONSISTENT: " + consistent.message() + ")")

@@ -74,10 +74,11 @@ class SectionReader {
     for (auto&& [key, value] : *table_) {
       if (known_.count(std::string(key.str())) == 0) {
         std::string known_list;
-        for (const std::string& k : known_) known_list += (known_list.empty() ? "" : ", ") + k;
-        diagnostics_.add(position_of(key.source()),
-                         "unknown key '" + std::string(key.str()) + "' in " + section_ +
-                             " (known keys: " + known_list + ")");
+        for (const std::string& k : known_)
+          known_list += (known_list.empty() ? "" : ", ") + k;
+        diagnostics_.add(position_of(key.source()), "unknown key '" + std::string(key.str()) +
+                                                        "' in " + section_ +
+                                                        " (known keys: " + known_list + ")");
       }
     }
   }
@@ -135,8 +136,7 @@ class SectionReader {
           list += (list.empty() ? "" : ", ") + std::string(a);
         }
         if (!ok) {
-          diagnostics_.add(*node,
-                           qualified(key) + ": '" + v + "' is not one of: " + list);
+          diagnostics_.add(*node, qualified(key) + ": '" + v + "' is not one of: " + list);
           return;
         }
       }
@@ -183,7 +183,8 @@ class SectionReader {
     return section_.empty() ? std::string(key) : section_ + " " + key;
   }
   void wrong_type(const toml::node& node, const char* key, const char* expected) {
-    diagnostics_.add(node, qualified(key) + ": expected " + expected + ", found " + type_name(node));
+    diagnostics_.add(node,
+                     qualified(key) + ": expected " + expected + ", found " + type_name(node));
   }
 
   const toml::table* table_;
@@ -197,7 +198,8 @@ const toml::table* section_table(const toml::table& root, const char* name,
   const toml::node* node = root.get(name);
   if (node == nullptr) return nullptr;
   if (!node->is_table()) {
-    diagnostics.add(*node, std::string("[") + name + "]: expected a table, found " + type_name(*node));
+    diagnostics.add(*node,
+                    std::string("[") + name + "]: expected a table, found " + type_name(*node));
     return nullptr;
   }
   return node->as_table();
@@ -233,7 +235,8 @@ void read_plugins(const toml::table& root, const std::filesystem::path& base, Co
     toml::table settings;
     for (auto&& [k, v] : table) {
       bool host_key = false;
-      for (const char* h : kHostPluginKeys) host_key = host_key || k.str() == h;
+      for (const char* h : kHostPluginKeys)
+        host_key = host_key || k.str() == h;
       if (!host_key) {
         settings.insert(k, v);
         plugin.setting_positions.emplace_back(std::string(k.str()), position_of(k.source()));
@@ -241,15 +244,17 @@ void read_plugins(const toml::table& root, const std::filesystem::path& base, Co
     }
     {
       SectionReader reader(&table, section, diagnostics);
-      for (auto&& [k, v] : settings) reader.allow(std::string(k.str()));
+      for (auto&& [k, v] : settings)
+        reader.allow(std::string(k.str()));
       reader.path("path", plugin.path, base);
       reader.boolean("enabled", plugin.enabled);
       reader.boolean("never_unload", plugin.never_unload);
     }
     if (plugin.path.empty() && config.plugin_dirs.empty()) {
       diagnostics.add(plugin.position,
-                      section + ": 'path' is required (or set plugin_dirs and name the table "
-                                "after a plugin found there)");
+                      section +
+                          ": 'path' is required (or set plugin_dirs and name the table "
+                          "after a plugin found there)");
     }
     plugin.settings_json = toml_to_json(settings);
     config.plugins.push_back(std::move(plugin));
@@ -286,6 +291,7 @@ Result<Config> parse_config(std::string_view text, const std::filesystem::path& 
     SectionReader top(&root, "the top level", diagnostics);
     top.path("state_dir", config.state_dir, base_dir);
     top.path_list("plugin_dirs", config.plugin_dirs, base_dir);
+    top.string("llm_backend", config.llm_backend);
     for (const char* section : {"logging", "self_evolution", "ratchet", "compiled_model",
                                 "speculative_planning", "security", "plugins"}) {
       top.allow(section);

@@ -17,8 +17,8 @@ struct SourcePosition {
 };
 
 struct LoggingConfig {
-  std::string level = "info";  // trace | debug | info | warn | error | off
-  std::string format = "text";  // text | json (one JSON object per line)
+  std::string level = "info";       // trace | debug | info | warn | error | off
+  std::string format = "text";      // text | json (one JSON object per line)
   std::filesystem::path file_path;  // empty: standard error
 };
 
@@ -73,9 +73,10 @@ struct PluginConfig {
 };
 
 struct Config {
-  std::filesystem::path file;       // the file it was read from; empty for defaults
-  std::filesystem::path state_dir;  // absolute
+  std::filesystem::path file;                      // the file it was read from; empty for defaults
+  std::filesystem::path state_dir;                 // absolute
   std::vector<std::filesystem::path> plugin_dirs;  // absolute
+  std::string llm_backend;  // instance serving HostServices::chat; empty: the only backend
   LoggingConfig logging;
   SelfEvolutionConfig self_evolution;
   RatchetConfig ratchet;

@@ -3,8 +3,8 @@
 
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
+#include <nlohmann/json.hpp>
 
 namespace moss {
 namespace {
@@ -13,12 +13,14 @@ nlohmann::json to_json(const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::table: {
       nlohmann::json object = nlohmann::json::object();
-      for (auto&& [key, value] : *node.as_table()) object[std::string(key.str())] = to_json(value);
+      for (auto&& [key, value] : *node.as_table())
+        object[std::string(key.str())] = to_json(value);
       return object;
     }
     case toml::node_type::array: {
       nlohmann::json array = nlohmann::json::array();
-      for (const toml::node& item : *node.as_array()) array.push_back(to_json(item));
+      for (const toml::node& item : *node.as_array())
+        array.push_back(to_json(item));
       return array;
     }
     case toml::node_type::string: return node.as_string()->get();
@@ -36,6 +38,8 @@ nlohmann::json to_json(const toml::node& node) {
 
 }  // namespace
 
-std::string toml_to_json(const toml::table& table) { return to_json(table).dump(); }
+std::string toml_to_json(const toml::table& table) {
+  return to_json(table).dump();
+}
 
 }  // namespace moss

@@ -126,20 +126,21 @@ Status check_header(const std::filesystem::path& file, const Elf64_Ehdr& header)
   }
   if (header.e_shoff == 0 || header.e_shnum == 0) {
     return Status(Code::invalid_argument,
-                  name + ": ELF file has no section headers (stripped with --strip-sections?); "
-                         "expected a section table");
+                  name +
+                      ": ELF file has no section headers (stripped with --strip-sections?); "
+                      "expected a section table");
   }
   if (header.e_shentsize != sizeof(Elf64_Shdr)) {
-    return Status(Code::invalid_argument,
-                  name + ": corrupt ELF file: section header size is " +
-                      std::to_string(header.e_shentsize) + " bytes, expected " +
-                      std::to_string(sizeof(Elf64_Shdr)));
+    return Status(Code::invalid_argument, name + ": corrupt ELF file: section header size is " +
+                                              std::to_string(header.e_shentsize) +
+                                              " bytes, expected " +
+                                              std::to_string(sizeof(Elf64_Shdr)));
   }
   if (header.e_shstrndx >= header.e_shnum) {
-    return Status(Code::invalid_argument,
-                  name + ": corrupt ELF file: section name table index " +
-                      std::to_string(header.e_shstrndx) + " is not below the section count " +
-                      std::to_string(header.e_shnum));
+    return Status(Code::invalid_argument, name + ": corrupt ELF file: section name table index " +
+                                              std::to_string(header.e_shstrndx) +
+                                              " is not below the section count " +
+                                              std::to_string(header.e_shnum));
   }
   return Status();
 }
@@ -196,13 +197,12 @@ Result<ElfImage> read_elf(const std::filesystem::path& file, const std::string& 
   Status valid = check_header(file, header.value());
   if (!valid.ok()) return valid;
 
-  Status in_range = reader.check_range(header->e_shoff,
-                                       std::uint64_t{header->e_shnum} * sizeof(Elf64_Shdr),
-                                       "the section header table");
+  Status in_range =
+      reader.check_range(header->e_shoff, std::uint64_t{header->e_shnum} * sizeof(Elf64_Shdr),
+                         "the section header table");
   if (!in_range.ok()) return in_range;
   std::vector<Elf64_Shdr> sections(header->e_shnum);
-  std::memcpy(sections.data(), data.data() + header->e_shoff,
-              sections.size() * sizeof(Elf64_Shdr));
+  std::memcpy(sections.data(), data.data() + header->e_shoff, sections.size() * sizeof(Elf64_Shdr));
 
   const Elf64_Shdr& names = sections[header->e_shstrndx];
   in_range = reader.check_range(names.sh_offset, names.sh_size, "the section name table");
@@ -221,8 +221,8 @@ Result<ElfImage> read_elf(const std::filesystem::path& file, const std::string& 
         reader.string_at(names.sh_offset, names.sh_size, section.sh_name, "section");
     if (!section_title.ok()) return section_title.status();
     if (section_title.value() != section_name) continue;
-    in_range = reader.check_range(section.sh_offset, section.sh_size,
-                                  ("section " + section_name).c_str());
+    in_range =
+        reader.check_range(section.sh_offset, section.sh_size, ("section " + section_name).c_str());
     if (!in_range.ok()) return in_range;
     image.section_data = data.substr(section.sh_offset, section.sh_size);
   }

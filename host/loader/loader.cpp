@@ -65,7 +65,8 @@ std::string kinds_to_string(std::uint32_t kinds) {
 }
 
 Result<PluginManifest> parse_manifest(std::string_view json, const std::string& origin) {
-  while (!json.empty() && json.back() == '\0') json.remove_suffix(1);
+  while (!json.empty() && json.back() == '\0')
+    json.remove_suffix(1);
   nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
     return Status(Code::invalid_argument,
@@ -178,8 +179,9 @@ Status Library::check_descriptor(const sdk::PluginDescriptor* d, const PluginMan
                                  const std::string& origin) {
   if (d == nullptr) {
     return Status(Code::invalid_argument,
-                  origin + ": the plugin entry returned no descriptor (expected a pointer, "
-                           "found null)");
+                  origin +
+                      ": the plugin entry returned no descriptor (expected a pointer, "
+                      "found null)");
   }
   if (d->struct_size < kMinDescriptorSize) {
     return Status(Code::invalid_argument,
@@ -209,8 +211,9 @@ Status Library::check_descriptor(const sdk::PluginDescriptor* d, const PluginMan
   }
   if (d->create == nullptr || d->destroy == nullptr) {
     return Status(Code::invalid_argument,
-                  origin + ": descriptor lacks its create/destroy functions (expected both, found "
-                           "null)");
+                  origin +
+                      ": descriptor lacks its create/destroy functions (expected both, found "
+                      "null)");
   }
   return Status();
 }

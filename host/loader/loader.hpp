@@ -23,9 +23,9 @@ struct PluginManifest {
   std::uint16_t abi_major = 0;
   std::uint16_t abi_minor = 0;
   std::string toolchain;
-  std::uint32_t kinds = 0;          // bitwise OR of sdk::Kind
-  std::string config_schema_json;   // JSON Schema of the plugin's config table
-  std::string raw_json;             // the section as found
+  std::uint32_t kinds = 0;         // bitwise OR of sdk::Kind
+  std::string config_schema_json;  // JSON Schema of the plugin's config table
+  std::string raw_json;            // the section as found
 
   bool implements(sdk::Kind kind) const { return (kinds & static_cast<std::uint32_t>(kind)) != 0; }
 };

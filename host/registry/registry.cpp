@@ -117,8 +117,7 @@ Status check_transition(const VersionRow& version, VersionState to, bool plugin_
   if (!allowed(to)) {
     std::string next;
     for (const auto& [state, name] : kStateNames) {
-      if (allowed(state))
-        next += (next.empty() ? "" : ", ") + std::string(name);
+      if (allowed(state)) next += (next.empty() ? "" : ", ") + std::string(name);
     }
     refusal += next.empty() ? ": " + std::string(to_string(version.state)) + " is final"
                             : ": from " + std::string(to_string(version.state)) +
@@ -134,20 +133,17 @@ Status check_transition(const VersionRow& version, VersionState to, bool plugin_
 }
 
 Status check_actor(const std::string& actor) {
-  if (!actor.empty())
-    return Status();
+  if (!actor.empty()) return Status();
   return Status(Code::invalid_argument,
                 "an event needs an actor (cli, evolution, ratchet, startup, watch, ...)");
 }
 
 Status check_data_json(const std::string& data_json) {
   nlohmann::json data = nlohmann::json::parse(data_json, nullptr, /*allow_exceptions=*/false);
-  if (!data.is_discarded() && data.is_object())
-    return Status();
+  if (!data.is_discarded() && data.is_object()) return Status();
   constexpr std::size_t kQuotedChars = 200;
   std::string quoted = data_json.substr(0, kQuotedChars);
-  if (data_json.size() > kQuotedChars)
-    quoted += "...";
+  if (data_json.size() > kQuotedChars) quoted += "...";
   return Status(Code::invalid_argument, "event data must be a JSON object, got: " + quoted);
 }
 
@@ -228,21 +224,16 @@ template <class Row, class Read, class... Args>
 Result<std::vector<Row>> select_rows(Database& database, std::string_view sql, Read read,
                                      const Args&... args) {
   auto statement = database.prepare(sql);
-  if (!statement.ok())
-    return statement.status();
+  if (!statement.ok()) return statement.status();
   Status bound = statement->bind_all(args...);
-  if (!bound.ok())
-    return bound;
+  if (!bound.ok()) return bound;
   std::vector<Row> rows;
   for (;;) {
     auto has_row = statement->step();
-    if (!has_row.ok())
-      return has_row.status();
-    if (!has_row.value())
-      return rows;
+    if (!has_row.ok()) return has_row.status();
+    if (!has_row.value()) return rows;
     auto row = read(statement.value());
-    if (!row.ok())
-      return row.status();
+    if (!row.ok()) return row.status();
     rows.push_back(std::move(row.value()));
   }
 }
@@ -251,10 +242,8 @@ template <class Row, class Read, class... Args>
 Result<std::optional<Row>> select_one(Database& database, std::string_view sql, Read read,
                                       const Args&... args) {
   auto rows = select_rows<Row>(database, sql, read, args...);
-  if (!rows.ok())
-    return rows.status();
-  if (rows->empty())
-    return std::optional<Row>();
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<Row>();
   return std::optional<Row>(std::move(rows->front()));
 }
 
@@ -262,22 +251,18 @@ Result<std::int64_t> select_int(Database& database, std::string_view sql) {
   auto value = select_one<std::int64_t>(database, sql, [](const Statement& row) {
     return Result<std::int64_t>(row.column_int64(0));
   });
-  if (!value.ok())
-    return value.status();
+  if (!value.ok()) return value.status();
   return value->value_or(0);
 }
 
 // The file's schema version, once it is known to be a moss registry this build can use.
 Result<std::int64_t> schema_version(Database& database, std::int64_t latest) {
   auto version = select_int(database, "PRAGMA user_version");
-  if (!version.ok())
-    return version.status();
+  if (!version.ok()) return version.status();
   auto application_id = select_int(database, "PRAGMA application_id");
-  if (!application_id.ok())
-    return application_id.status();
+  if (!application_id.ok()) return application_id.status();
   auto objects = select_int(database, "SELECT count(*) FROM sqlite_schema");
-  if (!objects.ok())
-    return objects.status();
+  if (!objects.ok()) return objects.status();
   const std::string file = database.file().string();
   bool empty = version.value() == 0 && objects.value() == 0;
   if (!empty && application_id.value() != kApplicationId) {
@@ -301,10 +286,8 @@ Result<std::int64_t> schema_version(Database& database, std::int64_t latest) {
 Status migrate(Database& database, std::span<const Migration> migrations, bool read_only) {
   const auto latest = static_cast<std::int64_t>(migrations.size());
   auto current = schema_version(database, latest);
-  if (!current.ok())
-    return current.status();
-  if (current.value() == latest)
-    return Status();
+  if (!current.ok()) return current.status();
+  if (current.value() == latest) return Status();
   if (read_only) {
     return Status(Code::failed_precondition,
                   database.file().string() + ": the registry has schema version " +
@@ -313,14 +296,11 @@ Status migrate(Database& database, std::span<const Migration> migrations, bool r
   }
   for (;;) {
     auto transaction = Transaction::begin(database);
-    if (!transaction.ok())
-      return transaction.status();
+    if (!transaction.ok()) return transaction.status();
     // Read again under the write lock: another process may have migrated meanwhile.
     auto version = schema_version(database, latest);
-    if (!version.ok())
-      return version.status();
-    if (version.value() == latest)
-      return Status();
+    if (!version.ok()) return version.status();
+    if (version.value() == latest) return Status();
     const Migration& step = migrations[static_cast<std::size_t>(version.value())];
     const std::int64_t next = version.value() + 1;
     Status applied = database.execute_script(std::string(step.sql));
@@ -329,8 +309,7 @@ Status migrate(Database& database, std::span<const Migration> migrations, bool r
           database.execute_script("PRAGMA application_id = " + std::to_string(kApplicationId) +
                                   "; PRAGMA user_version = " + std::to_string(next));
     }
-    if (applied.ok())
-      applied = transaction->commit();
+    if (applied.ok()) applied = transaction->commit();
     if (!applied.ok()) {
       return Status(applied.code(),
                     "migrating the registry to schema version " + std::to_string(next) + " (" +
@@ -352,8 +331,7 @@ constexpr Invariant kInvariants[] = {
      [](const Statement& row) {
        std::string plugin = "plugin '" + row.column_text(0) + "' has active version " +
                             std::to_string(row.column_int64(1));
-       if (row.column_is_null(2))
-         return plugin + ", which does not exist";
+       if (row.column_is_null(2)) return plugin + ", which does not exist";
        if (row.column_text(2) != row.column_text(0)) {
          return plugin + ", which is a version of '" + row.column_text(2) + "'";
        }
@@ -385,8 +363,7 @@ constexpr Invariant kInvariants[] = {
 
 std::string_view to_string(VersionState state) {
   for (const auto& [value, name] : kStateNames) {
-    if (value == state)
-      return name;
+    if (value == state) return name;
   }
   return "unknown";
 }
@@ -394,8 +371,7 @@ std::string_view to_string(VersionState state) {
 Result<VersionState> parse_version_state(std::string_view name) {
   std::string known;
   for (const auto& [value, state_name] : kStateNames) {
-    if (state_name == name)
-      return value;
+    if (state_name == name) return value;
     known += (known.empty() ? "" : ", ") + std::string(state_name);
   }
   return Status(Code::invalid_argument,
@@ -454,13 +430,10 @@ Result<std::unique_ptr<Registry>> Registry::open_with(const std::filesystem::pat
   database_options.busy_timeout_ms = options.busy_timeout_ms;
   database_options.max_page_count = options.max_page_count;
   auto database = Database::open(file, database_options);
-  if (!database.ok())
-    return database.status();
+  if (!database.ok()) return database.status();
   Status migrated = migrate(*database.value(), migrations, options.read_only);
-  if (!migrated.ok())
-    return migrated;
-  if (!options.now_ms)
-    options.now_ms = system_now_ms;
+  if (!migrated.ok()) return migrated;
+  if (!options.now_ms) options.now_ms = system_now_ms;
   return std::unique_ptr<Registry>(
       new Registry(std::move(database.value()), std::move(options.now_ms)));
 }
@@ -471,19 +444,15 @@ const std::filesystem::path& Registry::file() const {
 
 Status Registry::upsert_plugin(const std::string& name, std::uint32_t kinds,
                                const std::string& source_path, const std::string& actor) {
-  if (name.empty())
-    return Status(Code::invalid_argument, "a plugin needs a name");
+  if (name.empty()) return Status(Code::invalid_argument, "a plugin needs a name");
   Status valid = check_actor(actor);
-  if (!valid.ok())
-    return valid;
+  if (!valid.ok()) return valid;
 
   std::lock_guard<std::mutex> lock(mutex_);
   auto transaction = Transaction::begin(*database_);
-  if (!transaction.ok())
-    return transaction.status();
+  if (!transaction.ok()) return transaction.status();
   auto existing = find_plugin(name);
-  if (!existing.ok() && existing.status().code() != Code::not_found)
-    return existing.status();
+  if (!existing.ok() && existing.status().code() != Code::not_found) return existing.status();
   const std::int64_t now = now_ms_();
   std::string reason;
   Status written;
@@ -501,8 +470,7 @@ Status Registry::upsert_plugin(const std::string& name, std::uint32_t kinds,
   } else {
     return Status();
   }
-  if (!written.ok())
-    return written;
+  if (!written.ok()) return written;
 
   NewEvent event;
   event.plugin = name;
@@ -511,8 +479,7 @@ Status Registry::upsert_plugin(const std::string& name, std::uint32_t kinds,
   event.reason = reason;
   event.data_json = json_text({{"kinds", kinds}, {"source_path", source_path}});
   Status recorded = insert_event(event, now);
-  if (!recorded.ok())
-    return recorded;
+  if (!recorded.ok()) return recorded;
   return transaction->commit();
 }
 
@@ -531,28 +498,22 @@ Result<VersionRow> Registry::register_version(const std::string& plugin, const N
                       std::string(to_string(initial)) + "; use activate() to make it serve");
   }
   Status valid = check_actor(actor);
-  if (!valid.ok())
-    return valid;
+  if (!valid.ok()) return valid;
 
   std::lock_guard<std::mutex> lock(mutex_);
   auto transaction = Transaction::begin(*database_);
-  if (!transaction.ok())
-    return transaction.status();
+  if (!transaction.ok()) return transaction.status();
   auto existing = select_one<VersionRow>(
       *database_, "SELECT " + kVersionColumns + " FROM versions WHERE plugin = ?1 AND sha256 = ?2",
       read_version, plugin, version.sha256);
-  if (!existing.ok())
-    return existing.status();
-  if (existing->has_value())
-    return std::move(existing->value());
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) return std::move(existing->value());
 
   auto owner = find_plugin(plugin);
-  if (!owner.ok())
-    return owner.status();
+  if (!owner.ok()) return owner.status();
   if (version.parent_id != 0) {
     auto parent = find_version(version.parent_id);
-    if (!parent.ok())
-      return parent.status();
+    if (!parent.ok()) return parent.status();
     if (parent->plugin != plugin) {
       return Status(Code::invalid_argument, "the parent of a version of '" + plugin + "' is " +
                                                 version_label(parent.value()));
@@ -565,8 +526,7 @@ Result<VersionRow> Registry::register_version(const std::string& plugin, const N
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
       plugin, version.sha256, version.path, version.plugin_version, version.abi_major,
       version.abi_minor, version.toolchain, to_string(initial), id_or_null(version.parent_id), now);
-  if (!inserted.ok())
-    return inserted;
+  if (!inserted.ok()) return inserted;
   const std::int64_t id = database_->last_insert_rowid();
 
   NewEvent event;
@@ -584,14 +544,11 @@ Result<VersionRow> Registry::register_version(const std::string& plugin, const N
                                {"toolchain", version.toolchain},
                                {"parent_id", version.parent_id}});
   Status recorded = insert_event(event, now);
-  if (!recorded.ok())
-    return recorded;
+  if (!recorded.ok()) return recorded;
   auto row = find_version(id);
-  if (!row.ok())
-    return row.status();
+  if (!row.ok()) return row.status();
   Status committed = transaction->commit();
-  if (!committed.ok())
-    return committed;
+  if (!committed.ok()) return committed;
   return row;
 }
 
@@ -621,18 +578,14 @@ Result<VersionRow> Registry::change_state(std::int64_t version_id, VersionState 
                                           std::optional<VersionState> expected_from,
                                           VersionState demote_previous_to) {
   Status valid = check_actor(change.actor);
-  if (valid.ok())
-    valid = check_data_json(change.data_json);
-  if (!valid.ok())
-    return valid;
+  if (valid.ok()) valid = check_data_json(change.data_json);
+  if (!valid.ok()) return valid;
 
   std::lock_guard<std::mutex> lock(mutex_);
   auto transaction = Transaction::begin(*database_);
-  if (!transaction.ok())
-    return transaction.status();
+  if (!transaction.ok()) return transaction.status();
   auto version = find_version(version_id);
-  if (!version.ok())
-    return version.status();
+  if (!version.ok()) return version.status();
   if (expected_from && version->state != *expected_from) {
     return Status(Code::failed_precondition, version_label(version.value()) + " is " +
                                                  std::string(to_string(version->state)) + ", not " +
@@ -640,8 +593,7 @@ Result<VersionRow> Registry::change_state(std::int64_t version_id, VersionState 
                                                  " as expected; it changed meanwhile");
   }
   auto plugin = find_plugin(version->plugin);
-  if (!plugin.ok())
-    return plugin.status();
+  if (!plugin.ok()) return plugin.status();
   const std::int64_t serving_id = plugin->active_version_id;
   const std::int64_t now = now_ms_();
 
@@ -649,13 +601,11 @@ Result<VersionRow> Registry::change_state(std::int64_t version_id, VersionState 
   auto write_state = [&](const VersionRow& row, VersionState target, const std::string& reason,
                          const std::string& data_json) {
     Status allowed = check_transition(row, target, serving_id != 0);
-    if (!allowed.ok())
-      return allowed;
+    if (!allowed.ok()) return allowed;
     Status updated =
         database_->execute("UPDATE versions SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
                            row.id, to_string(target), now);
-    if (!updated.ok())
-      return updated;
+    if (!updated.ok()) return updated;
     NewEvent event;
     event.plugin = row.plugin;
     event.version_id = row.id;
@@ -673,77 +623,62 @@ Result<VersionRow> Registry::change_state(std::int64_t version_id, VersionState 
     new_serving_id = version_id;
     if (serving_id != 0 && serving_id != version_id) {
       auto previous = find_version(serving_id);
-      if (!previous.ok())
-        return previous.status();
+      if (!previous.ok()) return previous.status();
       Status demoted =
           write_state(previous.value(), demote_previous_to,
                       "replaced by version " + std::to_string(version_id) + ": " + change.reason,
                       json_text({{"replaced_by", version_id}}));
-      if (!demoted.ok())
-        return demoted;
+      if (!demoted.ok()) return demoted;
     }
   } else if (serving_id == version_id) {
     new_serving_id.reset();
   }
   Status moved = write_state(version.value(), to, change.reason, change.data_json);
-  if (!moved.ok())
-    return moved;
+  if (!moved.ok()) return moved;
   if (new_serving_id != id_or_null(serving_id)) {
     Status pointed = database_->execute(
         "UPDATE plugins SET active_version_id = ?2, updated_at_ms = ?3 WHERE name = ?1",
         version->plugin, new_serving_id, now);
-    if (!pointed.ok())
-      return pointed;
+    if (!pointed.ok()) return pointed;
   }
   auto row = find_version(version_id);
-  if (!row.ok())
-    return row.status();
+  if (!row.ok()) return row.status();
   Status committed = transaction->commit();
-  if (!committed.ok())
-    return committed;
+  if (!committed.ok()) return committed;
   return row;
 }
 
 Status Registry::set_enabled(const std::string& plugin, bool enabled, const std::string& actor,
                              const std::string& reason) {
   Status valid = check_actor(actor);
-  if (!valid.ok())
-    return valid;
+  if (!valid.ok()) return valid;
 
   std::lock_guard<std::mutex> lock(mutex_);
   auto transaction = Transaction::begin(*database_);
-  if (!transaction.ok())
-    return transaction.status();
+  if (!transaction.ok()) return transaction.status();
   auto row = find_plugin(plugin);
-  if (!row.ok())
-    return row.status();
-  if (row->enabled == enabled)
-    return Status();
+  if (!row.ok()) return row.status();
+  if (row->enabled == enabled) return Status();
   const std::int64_t now = now_ms_();
   Status updated = database_->execute(
       "UPDATE plugins SET enabled = ?2, disabled_reason = ?3, updated_at_ms = ?4 WHERE name = ?1",
       plugin, enabled, enabled ? std::nullopt : std::optional<std::string>(reason), now);
-  if (!updated.ok())
-    return updated;
+  if (!updated.ok()) return updated;
   NewEvent event;
   event.plugin = plugin;
   event.type = enabled ? event_types::plugin_enabled : event_types::plugin_disabled;
   event.actor = actor;
   event.reason = reason;
   Status recorded = insert_event(event, now);
-  if (!recorded.ok())
-    return recorded;
+  if (!recorded.ok()) return recorded;
   return transaction->commit();
 }
 
 Status Registry::record_event(const NewEvent& event) {
-  if (event.type.empty())
-    return Status(Code::invalid_argument, "an event needs a type");
+  if (event.type.empty()) return Status(Code::invalid_argument, "an event needs a type");
   Status valid = check_actor(event.actor);
-  if (valid.ok())
-    valid = check_data_json(event.data_json);
-  if (!valid.ok())
-    return valid;
+  if (valid.ok()) valid = check_data_json(event.data_json);
+  if (!valid.ok()) return valid;
   std::lock_guard<std::mutex> lock(mutex_);
   return insert_event(event, now_ms_());
 }
@@ -770,8 +705,7 @@ Result<PluginRow> Registry::plugin(const std::string& name) {
 Result<std::vector<VersionRow>> Registry::versions(const std::string& plugin) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto owner = find_plugin(plugin);
-  if (!owner.ok())
-    return owner.status();
+  if (!owner.ok()) return owner.status();
   return select_rows<VersionRow>(
       *database_, "SELECT " + kVersionColumns + " FROM versions WHERE plugin = ?1 ORDER BY id DESC",
       read_version, plugin);
@@ -793,13 +727,10 @@ Result<std::optional<VersionRow>> Registry::version_by_sha(const std::string& pl
 Result<std::optional<VersionRow>> Registry::active_version(const std::string& plugin) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto owner = find_plugin(plugin);
-  if (!owner.ok())
-    return owner.status();
-  if (owner->active_version_id == 0)
-    return std::optional<VersionRow>();
+  if (!owner.ok()) return owner.status();
+  if (owner->active_version_id == 0) return std::optional<VersionRow>();
   auto row = find_version(owner->active_version_id);
-  if (!row.ok())
-    return row.status();
+  if (!row.ok()) return row.status();
   return std::optional<VersionRow>(std::move(row.value()));
 }
 
@@ -833,8 +764,7 @@ Status Registry::check_consistency() {
   auto integrity = select_one<std::string>(
       *database_, "PRAGMA quick_check",
       [](const Statement& row) { return Result<std::string>(row.column_text(0)); });
-  if (!integrity.ok())
-    return integrity.status();
+  if (!integrity.ok()) return integrity.status();
   if (integrity->value_or("ok") != "ok") {
     return Status(Code::failed_precondition,
                   file + ": not a moss registry or corrupt: " + integrity->value());
@@ -843,8 +773,7 @@ Status Registry::check_consistency() {
     auto violation = select_one<std::string>(*database_, invariant.sql, [&](const Statement& row) {
       return Result<std::string>(invariant.describe(row));
     });
-    if (!violation.ok())
-      return violation.status();
+    if (!violation.ok()) return violation.status();
     if (violation->has_value()) {
       return Status(Code::failed_precondition,
                     file + ": inconsistent registry: " + violation->value());
@@ -856,8 +785,7 @@ Status Registry::check_consistency() {
 Result<PluginRow> Registry::find_plugin(const std::string& name) {
   auto row = select_one<PluginRow>(
       *database_, "SELECT " + kPluginColumns + " FROM plugins WHERE name = ?1", read_plugin, name);
-  if (!row.ok())
-    return row.status();
+  if (!row.ok()) return row.status();
   if (!row->has_value()) {
     return Status(Code::not_found, "no plugin '" + name + "' in the registry");
   }
@@ -867,8 +795,7 @@ Result<PluginRow> Registry::find_plugin(const std::string& name) {
 Result<VersionRow> Registry::find_version(std::int64_t id) {
   auto row = select_one<VersionRow>(
       *database_, "SELECT " + kVersionColumns + " FROM versions WHERE id = ?1", read_version, id);
-  if (!row.ok())
-    return row.status();
+  if (!row.ok()) return row.status();
   if (!row->has_value()) {
     return Status(Code::not_found, "no version " + std::to_string(id) + " in the registry");
   }

@@ -23,11 +23,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& fi
   // SQLite allocates a handle even when opening fails; the Database owns it either way so the
   // error can quote it and it is closed.
   std::unique_ptr<Database> database(new Database(file, handle, options.busy_timeout_ms));
-  if (rc != SQLITE_OK)
-    return database->error(rc);
+  if (rc != SQLITE_OK) return database->error(rc);
   Status configured = database->configure(options);
-  if (!configured.ok())
-    return configured;
+  if (!configured.ok()) return configured;
   return database;
 }
 
@@ -43,16 +41,13 @@ Status Database::configure(const DatabaseOptions& options) {
   if (status.ok() && options.max_page_count > 0) {
     status = execute_script("PRAGMA max_page_count = " + std::to_string(options.max_page_count));
   }
-  if (!status.ok() || options.read_only)
-    return status;
+  if (!status.ok() || options.read_only) return status;
 
   // The first statement that reads the file: a file that is not a database fails here.
   auto journal = prepare("PRAGMA journal_mode = WAL");
-  if (!journal.ok())
-    return journal.status();
+  if (!journal.ok()) return journal.status();
   auto row = journal->step();
-  if (!row.ok())
-    return row.status();
+  if (!row.ok()) return row.status();
   std::string mode = journal->column_text(0);
   if (mode != "wal") {
     return Status(Code::failed_precondition,
@@ -64,8 +59,7 @@ Status Database::configure(const DatabaseOptions& options) {
 Result<Statement> Database::prepare(std::string_view sql) {
   sqlite3_stmt* handle = nullptr;
   int rc = sqlite3_prepare_v2(handle_, sql.data(), static_cast<int>(sql.size()), &handle, nullptr);
-  if (rc != SQLITE_OK)
-    return error(rc, sql);
+  if (rc != SQLITE_OK) return error(rc, sql);
   return Statement(this, handle);
 }
 
@@ -92,22 +86,17 @@ Status Database::error(int rc, std::string_view sql) const {
     case SQLITE_LOCKED:
       return translated(Code::unavailable, "database is locked by another process (waited " +
                                                std::to_string(busy_timeout_ms_) + " ms)");
-    case SQLITE_READONLY:
-      return translated(Code::failed_precondition, "read-only");
-    case SQLITE_FULL:
-      return translated(Code::resource_exhausted, "disk or database full");
+    case SQLITE_READONLY: return translated(Code::failed_precondition, "read-only");
+    case SQLITE_FULL: return translated(Code::resource_exhausted, "disk or database full");
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return translated(Code::failed_precondition, "not a moss registry or corrupt");
     case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-      return translated(Code::failed_precondition, "cannot open the database file");
-    default:
-      break;
+    case SQLITE_PERM: return translated(Code::failed_precondition, "cannot open the database file");
+    default: break;
   }
   std::string message = file_.string() + ": SQLite: " + sqlite_message;
-  if (!sql.empty())
-    message += " (in: " + std::string(sql) + ")";
+  if (!sql.empty()) message += " (in: " + std::string(sql) + ")";
   return Status(Code::internal, message);
 }
 
@@ -151,20 +140,16 @@ Status Statement::bind_null(int index) {
 
 Result<bool> Statement::step() {
   int rc = sqlite3_step(handle_);
-  if (rc == SQLITE_ROW)
-    return true;
-  if (rc == SQLITE_DONE)
-    return false;
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
   return database_->error(rc, sqlite3_sql(handle_));
 }
 
 Status Statement::execute() {
   for (;;) {
     auto row = step();
-    if (!row.ok())
-      return row.status();
-    if (!row.value())
-      return Status();
+    if (!row.ok()) return row.status();
+    if (!row.value()) return Status();
   }
 }
 
@@ -183,8 +168,7 @@ double Statement::column_double(int column) const {
 
 std::string Statement::column_text(int column) const {
   const unsigned char* text = sqlite3_column_text(handle_, column);
-  if (text == nullptr)
-    return {};
+  if (text == nullptr) return {};
   return std::string(reinterpret_cast<const char*>(text),
                      static_cast<std::size_t>(sqlite3_column_bytes(handle_, column)));
 }
@@ -210,8 +194,7 @@ Transaction& Transaction::operator=(Transaction&& other) noexcept {
 
 Result<Transaction> Transaction::begin(Database& database) {
   Status begun = database.execute_script("BEGIN IMMEDIATE");
-  if (!begun.ok())
-    return begun;
+  if (!begun.ok()) return begun;
   return Transaction(&database);
 }
 
@@ -221,17 +204,14 @@ Status Transaction::commit() {
   }
   // A failed COMMIT leaves the transaction open; the destructor rolls it back.
   Status committed = database_->execute_script("COMMIT");
-  if (committed.ok())
-    database_ = nullptr;
+  if (committed.ok()) database_ = nullptr;
   return committed;
 }
 
 void Transaction::rollback() {
-  if (database_ == nullptr)
-    return;
+  if (database_ == nullptr) return;
   // Some errors (SQLITE_FULL among them) may already have rolled the transaction back.
-  if (database_->in_transaction())
-    database_->execute_script("ROLLBACK");
+  if (database_->in_transaction()) database_->execute_script("ROLLBACK");
   database_ = nullptr;
 }
 

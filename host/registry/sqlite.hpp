@@ -156,11 +156,9 @@ Status Statement::bind_all(const Args&... args) {
 template <class... Args>
 Status Database::execute(std::string_view sql, const Args&... args) {
   auto statement = prepare(sql);
-  if (!statement.ok())
-    return statement.status();
+  if (!statement.ok()) return statement.status();
   Status bound = statement->bind_all(args...);
-  if (!bound.ok())
-    return bound;
+  if (!bound.ok()) return bound;
   return statement->execute();
 }
 

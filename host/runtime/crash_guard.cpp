@@ -87,7 +87,8 @@ void install_crash_reporter() {
   action.sa_handler = on_fatal_signal;
   action.sa_flags = SA_ONSTACK | SA_RESETHAND;
   ::sigemptyset(&action.sa_mask);
-  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::sigaction(sig, &action, nullptr);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT})
+    ::sigaction(sig, &action, nullptr);
 }
 
 }  // namespace moss

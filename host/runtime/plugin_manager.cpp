@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <set>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "config/plugin_settings.hpp"
 #include "registry/registry.hpp"
@@ -45,7 +45,9 @@ PluginManager::PluginManager(const Config& config, Registry& registry)
 
 PluginManager::~PluginManager() = default;
 
-sdk::HostServices& PluginManager::host_services() { return *host_services_; }
+sdk::HostServices& PluginManager::host_services() {
+  return *host_services_;
+}
 
 std::vector<PluginConfig> PluginManager::resolve_instances(
     std::vector<std::string>& problems) const {
@@ -56,7 +58,8 @@ std::vector<PluginConfig> PluginManager::resolve_instances(
     std::error_code ec;
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".so") files.push_back(entry.path());
+      if (entry.is_regular_file() && entry.path().extension() == ".so")
+        files.push_back(entry.path());
     }
     if (ec) {
       problems.push_back("plugin_dirs: cannot read " + dir.string() + ": " + ec.message());
@@ -144,9 +147,10 @@ Status PluginManager::load_instance(const PluginConfig& plugin, Instance& instan
                                           VersionState::candidate, "startup",
                                           "configured file differs from the active version");
     if (!row.ok()) return row.status();
-    log().info("plugin '{}': {} differs from active version {}; kept the active version and "
-               "staged the file as candidate #{}",
-               plugin.instance, plugin.path.string(), active->sha256.substr(0, 12), row->id);
+    log().info(
+        "plugin '{}': {} differs from active version {}; kept the active version and "
+        "staged the file as candidate #{}",
+        plugin.instance, plugin.path.string(), active->sha256.substr(0, 12), row->id);
   }
 
   status.version_id = active->id;
@@ -176,7 +180,8 @@ std::size_t PluginManager::start() {
   install_crash_reporter();
   std::vector<std::string> problems;
   std::vector<PluginConfig> plugins = resolve_instances(problems);
-  for (const std::string& problem : problems) log().warn("{}", problem);
+  for (const std::string& problem : problems)
+    log().warn("{}", problem);
 
   std::size_t failed = 0;
   for (const PluginConfig& plugin : plugins) {
@@ -188,7 +193,8 @@ std::size_t PluginManager::start() {
     } else if (Status loaded = load_instance(plugin, instance); loaded.ok()) {
       instance.status.state = InstanceState::active;
       log().info("plugin '{}' {} ({}) active at version {}", plugin.instance,
-                 instance.status.manifest->version, kinds_to_string(instance.status.manifest->kinds),
+                 instance.status.manifest->version,
+                 kinds_to_string(instance.status.manifest->kinds),
                  instance.status.sha256.substr(0, 12));
     } else {
       ++failed;
@@ -223,7 +229,8 @@ void PluginManager::record_load_failure(const std::string& instance, std::int64_
 std::vector<InstanceStatus> PluginManager::status() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<InstanceStatus> out;
-  for (const auto& [name, instance] : instances_) out.push_back(instance.status);
+  for (const auto& [name, instance] : instances_)
+    out.push_back(instance.status);
   return out;
 }
 

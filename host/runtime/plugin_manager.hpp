@@ -70,8 +70,8 @@ enum class InstanceState {
 struct InstanceStatus {
   std::string instance;
   InstanceState state = InstanceState::disabled;
-  std::string error;            // why it is disabled
-  std::filesystem::path source;  // the configured (or discovered) file
+  std::string error;                       // why it is disabled
+  std::filesystem::path source;            // the configured (or discovered) file
   std::optional<PluginManifest> manifest;  // known once the file could be inspected
   std::int64_t version_id = 0;
   std::string sha256;

@@ -84,7 +84,9 @@ Status write_atomically(const std::filesystem::path& target, Produce&& produce) 
 
 }  // namespace
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 Result<std::string> read_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -102,7 +104,8 @@ Status write_file_atomic(const std::filesystem::path& target, std::string_view d
 
 Status copy_file_atomic(const std::filesystem::path& source, const std::filesystem::path& target) {
   Fd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) return Status(Code::not_found, source.string() + ": cannot open: " + errno_text());
+  if (in.get() < 0)
+    return Status(Code::not_found, source.string() + ": cannot open: " + errno_text());
   return write_atomically(target, [&](int out) -> Status {
     char buffer[1 << 16];
     while (true) {

@@ -19,7 +19,9 @@ constexpr std::array<std::uint32_t, 64> kRound = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-constexpr std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+constexpr std::uint32_t rotr(std::uint32_t x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
 
 }  // namespace
 
@@ -86,16 +88,19 @@ std::string Sha256::hex_digest() {
   std::uint8_t pad = 0x80;
   update(&pad, 1);
   std::uint8_t zero = 0;
-  while (buffered_ != 56) update(&zero, 1);
+  while (buffered_ != 56)
+    update(&zero, 1);
   std::uint8_t length_be[8];
-  for (int i = 0; i < 8; ++i) length_be[i] = static_cast<std::uint8_t>(bit_length >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    length_be[i] = static_cast<std::uint8_t>(bit_length >> (56 - 8 * i));
   update(length_be, 8);
 
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(64);
   for (std::uint32_t word : state_) {
-    for (int shift = 28; shift >= 0; shift -= 4) out.push_back(kHex[(word >> shift) & 0xf]);
+    for (int shift = 28; shift >= 0; shift -= 4)
+      out.push_back(kHex[(word >> shift) & 0xf]);
   }
   return out;
 }

@@ -10,6 +10,8 @@ using sdk::Code;
 using sdk::Result;
 using sdk::Status;
 
-inline Status make_error(Code code, std::string message) { return Status(code, std::move(message)); }
+inline Status make_error(Code code, std::string message) {
+  return Status(code, std::move(message));
+}
 
 }  // namespace moss

@@ -61,9 +61,13 @@ TEST_CASE("moss --help lists the commands and exit codes", "[cli]") {
 }
 
 TEST_CASE("every subcommand has --help", "[cli]") {
-  for (std::vector<std::string> command :
-       {std::vector<std::string>{"plugin", "inspect"}, {"plugin", "list"}, {"config", "check"},
-        {"call"}, {"versions"}, {"history"}, {"status"}}) {
+  for (std::vector<std::string> command : {std::vector<std::string>{"plugin", "inspect"},
+                                           {"plugin", "list"},
+                                           {"config", "check"},
+                                           {"call"},
+                                           {"versions"},
+                                           {"history"},
+                                           {"status"}}) {
     command.push_back("--help");
     ProcessResult r = run_moss(command);
     INFO(command[0]);
@@ -126,7 +130,8 @@ TEST_CASE("plugin inspect refuses what is not a compatible plugin with exit code
 }
 
 TEST_CASE("config check accepts the reference config", "[cli][config]") {
-  ProcessResult r = run_moss({"config", "check", std::string(MOSS_SOURCE_DIR) + "/config/moss.toml"});
+  ProcessResult r =
+      run_moss({"config", "check", std::string(MOSS_SOURCE_DIR) + "/config/moss.toml"});
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("valid"));
@@ -149,21 +154,19 @@ TEST_CASE("config check validates plugin tables against the plugin's schema", "[
 
 TEST_CASE("plugin list loads good plugins and disables each bad one with its reason",
           "[cli][list]") {
-  Deployment d(plugin_table("echo", "fixture-good") +
-               plugin_table("abi", "fixture-abi-major") +
-               plugin_table("minor", "fixture-abi-minor") +
-               plugin_table("truncated", "fixture-truncated") +
-               plugin_table("noentry", "fixture-no-entry") +
-               plugin_table("notelf", "fixture-not-elf") +
-               plugin_table("thrower", "fixture-thrower", "throw_in_init = true") +
-               plugin_table("ctor", "fixture-ctor-throws") +
-               plugin_table("crasher", "fixture-crasher"));
+  Deployment d(
+      plugin_table("echo", "fixture-good") + plugin_table("abi", "fixture-abi-major") +
+      plugin_table("minor", "fixture-abi-minor") + plugin_table("truncated", "fixture-truncated") +
+      plugin_table("noentry", "fixture-no-entry") + plugin_table("notelf", "fixture-not-elf") +
+      plugin_table("thrower", "fixture-thrower", "throw_in_init = true") +
+      plugin_table("ctor", "fixture-ctor-throws") + plugin_table("crasher", "fixture-crasher"));
   ProcessResult r = d.moss({"plugin", "list", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto rows = nlohmann::json::parse(r.out);
   std::map<std::string, nlohmann::json> by_name;
-  for (const auto& row : rows) by_name[row["instance"]] = row;
+  for (const auto& row : rows)
+    by_name[row["instance"]] = row;
   CHECK(by_name["echo"]["state"] == "active");
   CHECK(by_name["crasher"]["state"] == "active");  // it only crashes when called
   auto disabled_with = [&](const std::string& name, const std::string& reason) {
@@ -286,7 +289,7 @@ TEST_CASE("logs can be JSON lines", "[cli][logging]") {
   CHECK(saw_refusal);
 }
 
-TEST_CASE("-v lowers the log level", "[cli][logging]") {
+TEST_CASE("the -v option lowers the log level", "[cli][logging]") {
   Deployment d("[logging]\nlevel = \"warn\"\n" + plugin_table("echo", "fixture-good"));
   CHECK(d.moss({"plugin", "list"}).err.find("active at version") == std::string::npos);
   CHECK_THAT(d.moss({"plugin", "list", "-v"}).err, Contains("active at version"));

@@ -95,7 +95,8 @@ TEST_CASE("a value out of range is an error", "[config]") {
 }
 
 TEST_CASE("all problems are reported together", "[config]") {
-  std::string error = parse_error("[ratchet]\nthreshold = 2\nwindow_size = 0\n[logging]\nlevel = 1\n");
+  std::string error =
+      parse_error("[ratchet]\nthreshold = 2\nwindow_size = 0\n[logging]\nlevel = 1\n");
   CHECK_THAT(error, Contains("moss.toml:2:"));
   CHECK_THAT(error, Contains("moss.toml:3:"));
   CHECK_THAT(error, Contains("moss.toml:5:"));
@@ -163,7 +164,8 @@ TEST_CASE("a plugin setting that violates the schema names the key and its line"
   moss::Config c = parse_ok("[plugins.text]\npath = \"x.so\"\n\nmax_input_bytes = \"big\"\n");
   auto settings = moss::resolve_plugin_settings(c, c.plugins[0], kSchema);
   REQUIRE_FALSE(settings.ok());
-  CHECK_THAT(settings.status().message(), Contains("moss.toml:4:1: [plugins.text] max_input_bytes:"));
+  CHECK_THAT(settings.status().message(),
+             Contains("moss.toml:4:1: [plugins.text] max_input_bytes:"));
 }
 
 TEST_CASE("a plugin setting the schema does not declare is refused", "[config][plugins]") {

@@ -8,7 +8,9 @@
 namespace {
 
 struct Counter {
-  moss::sdk::ToolInfo info() const { return {"counter", "Counts calls", R"({"type":"object"})", false}; }
+  moss::sdk::ToolInfo info() const {
+    return {"counter", "Counts calls", R"({"type":"object"})", false};
+  }
   moss::sdk::Result<std::string> invoke(std::string_view) { return std::to_string(++calls_); }
   int calls_ = 0;
 };

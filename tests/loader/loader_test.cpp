@@ -14,8 +14,8 @@
 #include "logging/logging.hpp"
 #include "temp_dir.hpp"
 
-using moss::Library;
 using Catch::Matchers::Contains;
+using moss::Library;
 
 namespace {
 
@@ -52,7 +52,8 @@ moss::sdk::InitContext context(const std::string& config_json, moss::sdk::Logger
 // Catch2 reports fatal signals from its own handlers; a child that is meant to die by a signal
 // must die by it.
 void restore_default_signals() {
-  for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
+  for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE})
+    std::signal(sig, SIG_DFL);
 }
 
 std::string load_error(const std::string& file) {
@@ -99,7 +100,8 @@ TEST_CASE("an object keeps its library loaded until it is destroyed", "[loader]"
   {
     auto library = Library::load(file);
     REQUIRE(library.ok());
-    auto created = moss::create_object<moss::sdk::Tool>(library.value(), context("{}", logger, host));
+    auto created =
+        moss::create_object<moss::sdk::Tool>(library.value(), context("{}", logger, host));
     REQUIRE(created.ok());
     tool = created.value();
   }
@@ -166,13 +168,15 @@ TEST_CASE("a library without the entry symbol is refused", "[loader]") {
 
 TEST_CASE("a truncated plugin file is refused", "[loader]") {
   std::string error = load_error(fixture("fixture-truncated"));
-  CHECK_THAT(error, Contains("truncated or corrupt ELF file: the section header table spans bytes"));
+  CHECK_THAT(error,
+             Contains("truncated or corrupt ELF file: the section header table spans bytes"));
   CHECK_THAT(error, Contains("expected it within the file's"));
 }
 
 TEST_CASE("a file that is not ELF is refused", "[loader]") {
   std::string error = load_error(fixture("fixture-not-elf"));
-  CHECK_THAT(error, Contains("not an ELF file: expected magic bytes 7f 45 4c 46, found 23 21 2f 62"));
+  CHECK_THAT(error,
+             Contains("not an ELF file: expected magic bytes 7f 45 4c 46, found 23 21 2f 62"));
 }
 
 TEST_CASE("an empty file and a missing file are refused", "[loader]") {
@@ -293,8 +297,8 @@ TEST_CASE("an init that throws fails object creation with the reason", "[loader]
   REQUIRE(library.ok());
   moss::PluginLogger logger("thrower");
   Host host;
-  auto tool = moss::create_object<moss::sdk::Tool>(library.value(),
-                                                   context(R"({"throw_in_init":true})", logger, host));
+  auto tool = moss::create_object<moss::sdk::Tool>(
+      library.value(), context(R"({"throw_in_init":true})", logger, host));
   REQUIRE_FALSE(tool.ok());
   CHECK_THAT(tool.status().message(), Contains("tool init failed: init threw: boom in init"));
 }

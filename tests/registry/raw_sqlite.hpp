@@ -14,24 +14,21 @@ namespace moss::test {
 class RawDb {
  public:
   explicit RawDb(const std::filesystem::path& file, int flags = SQLITE_OPEN_READWRITE) {
-    if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK)
-      fail("open");
+    if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) fail("open");
   }
   ~RawDb() { sqlite3_close(db_); }
   RawDb(const RawDb&) = delete;
   RawDb& operator=(const RawDb&) = delete;
 
   void exec(const std::string& sql) {
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
-      fail(sql);
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) fail(sql);
   }
 
   // The first column of the first row, as text ("" if there is no row).
   std::string text(const std::string& sql) {
     std::string result;
     for_each_row(sql, [&](sqlite3_stmt* row) {
-      if (result.empty())
-        result = column(row, 0);
+      if (result.empty()) result = column(row, 0);
     });
     return result;
   }
@@ -53,14 +50,12 @@ class RawDb {
   template <class F>
   void for_each_row(const std::string& sql, F&& on_row) {
     sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK)
-      fail(sql);
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) fail(sql);
     int rc = SQLITE_ROW;
     while ((rc = sqlite3_step(statement)) == SQLITE_ROW)
       on_row(statement);
     sqlite3_finalize(statement);
-    if (rc != SQLITE_DONE)
-      fail(sql);
+    if (rc != SQLITE_DONE) fail(sql);
   }
 
   static std::string column(sqlite3_stmt* row, int i) {

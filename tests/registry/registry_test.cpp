@@ -162,8 +162,7 @@ class LockHolder {
     REQUIRE(::pipe(release_) == 0);
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
-    if (pid_ == 0)
-      hold(file);
+    if (pid_ == 0) hold(file);
     ::close(locked_[1]);
     ::close(release_[0]);
     char answer = 0;
@@ -175,8 +174,7 @@ class LockHolder {
   LockHolder& operator=(const LockHolder&) = delete;
 
   void release() {
-    if (pid_ <= 0)
-      return;
+    if (pid_ <= 0) return;
     ::close(release_[1]);  // the child's read returns 0: its cue to roll back and exit
     ::close(locked_[0]);
     ::waitpid(pid_, nullptr, 0);
@@ -801,8 +799,7 @@ TEST_CASE_METHOD(RegistryTest, "writers on several threads share one registry",
         std::string sha = std::to_string(t) + "-" + std::to_string(i);
         auto row = registry->register_version("echo", new_version(sha), VersionState::candidate,
                                               "evolution", "");
-        if (!row.ok())
-          ++failures;
+        if (!row.ok()) ++failures;
       }
     });
   }
@@ -860,10 +857,8 @@ TEST_CASE_METHOD(RegistryTest,
   pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0))
-      ::_exit(2);
-    if (::access(file.c_str(), W_OK) == 0)
-      ::_exit(3);  // the permission would not hold
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(2);
+    if (::access(file.c_str(), W_OK) == 0) ::_exit(3);  // the permission would not hold
     auto registry = Registry::open(file);
     report.send_and_exit(registry.ok() ? moss::Status() : registry.status());
   }

@@ -24,13 +24,17 @@ ProcessResult run_process(const std::vector<std::string>& argv,
     throw std::runtime_error("pipe2 failed");
   }
   std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  for (const auto& e : extra_env) env.push_back(e);
+  for (char** e = environ; *e != nullptr; ++e)
+    env.emplace_back(*e);
+  for (const auto& e : extra_env)
+    env.push_back(e);
   std::vector<char*> c_argv;
-  for (const auto& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : argv)
+    c_argv.push_back(const_cast<char*>(a.c_str()));
   c_argv.push_back(nullptr);
   std::vector<char*> c_env;
-  for (const auto& e : env) c_env.push_back(const_cast<char*>(e.c_str()));
+  for (const auto& e : env)
+    c_env.push_back(const_cast<char*>(e.c_str()));
   c_env.push_back(nullptr);
 
   pid_t pid = ::fork();

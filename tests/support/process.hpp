@@ -7,8 +7,8 @@
 namespace moss::test {
 
 struct ProcessResult {
-  int exit_code = -1;    // valid when signal == 0
-  int signal = 0;        // the signal that killed it, or 0
+  int exit_code = -1;  // valid when signal == 0
+  int signal = 0;      // the signal that killed it, or 0
   std::string out;
   std::string err;
   bool timed_out = false;

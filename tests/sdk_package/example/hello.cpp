@@ -3,7 +3,8 @@
 
 struct Hello {
   moss::sdk::ToolInfo info() const {
-    return {"hello", "Greets someone", R"({"type":"object","properties":{"name":{"type":"string"}}})", false};
+    return {"hello", "Greets someone",
+            R"({"type":"object","properties":{"name":{"type":"string"}}})", false};
   }
   moss::sdk::Result<std::string> invoke(std::string_view args_json) {
     return "{\"greeting\":\"hello\",\"to\":" + std::string(args_json) + "}";

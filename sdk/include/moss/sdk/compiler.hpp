@@ -44,19 +44,19 @@ struct TrainingPair {
 };
 
 struct CompileOptions {
-  std::string base_model;         // the model the compiled route calls
+  std::string base_model;           // the model the compiled route calls
   double quality_threshold = 0.90;  // pairs below it are dropped
-  std::int32_t max_examples = 0;  // 0: the compiler's choice
+  std::int32_t max_examples = 0;    // 0: the compiler's choice
 };
 
 // A compiled route: one model call that replaces the whole pipeline.
 struct CompiledModel {
   std::string model_id;
   std::string base_model;
-  std::string system_prompt;   // the distilled instructions of the single call
+  std::string system_prompt;           // the distilled instructions of the single call
   std::vector<TrainingPair> examples;  // the pairs it was compiled from (after filtering)
-  std::string training_jsonl;  // chat fine-tuning JSONL: {"messages":[user, assistant]}
-  std::string weights_path;    // set when a fine-tuned model exists; empty otherwise
+  std::string training_jsonl;          // chat fine-tuning JSONL: {"messages":[user, assistant]}
+  std::string weights_path;            // set when a fine-tuned model exists; empty otherwise
 };
 
 class Compiler : public PluginObject {
@@ -66,8 +66,8 @@ class Compiler : public PluginObject {
   // Required. Turns traces into training pairs (input: the first step's task and context;
   // output: the final output), keeping those with quality >= `quality_threshold`.
   // Thread-safe: yes.
-  virtual Result<std::vector<TrainingPair>> extract_pairs(
-      const std::vector<ExecutionTrace>& traces, double quality_threshold) noexcept = 0;
+  virtual Result<std::vector<TrainingPair>> extract_pairs(const std::vector<ExecutionTrace>& traces,
+                                                          double quality_threshold) noexcept = 0;
 
   // Required. Builds the compiled route from training pairs. Errors: invalid_argument if
   // there are no usable pairs. Thread-safe: yes.
@@ -99,18 +99,24 @@ namespace detail {
 
 template <class Impl>
 class CompilerAdapter final : public Compiler {
-  static_assert(requires(Impl& impl, const std::vector<ExecutionTrace>& traces, double q) {
-    { impl.extract_pairs(traces, q) } -> std::convertible_to<Result<std::vector<TrainingPair>>>;
-  }, "MOSS_PLUGIN as_compiler<T>: T needs `Result<std::vector<TrainingPair>> "
-     "extract_pairs(const std::vector<ExecutionTrace>&, double)`");
-  static_assert(requires(Impl& impl, const std::vector<TrainingPair>& p, const CompileOptions& o) {
-    { impl.compile(p, o) } -> std::convertible_to<Result<CompiledModel>>;
-  }, "MOSS_PLUGIN as_compiler<T>: T needs `Result<CompiledModel> "
-     "compile(const std::vector<TrainingPair>&, const CompileOptions&)`");
-  static_assert(requires(Impl& impl, const CompiledModel& m, std::string_view s) {
-    { impl.render(m, s, s) } -> std::convertible_to<Result<ChatRequest>>;
-  }, "MOSS_PLUGIN as_compiler<T>: T needs `Result<ChatRequest> "
-     "render(const CompiledModel&, std::string_view input, std::string_view context_json)`");
+  static_assert(
+      requires(Impl & impl, const std::vector<ExecutionTrace>& traces, double q) {
+        { impl.extract_pairs(traces, q) } -> std::convertible_to<Result<std::vector<TrainingPair>>>;
+      },
+      "MOSS_PLUGIN as_compiler<T>: T needs `Result<std::vector<TrainingPair>> "
+      "extract_pairs(const std::vector<ExecutionTrace>&, double)`");
+  static_assert(
+      requires(Impl & impl, const std::vector<TrainingPair>& p, const CompileOptions& o) {
+        { impl.compile(p, o) } -> std::convertible_to<Result<CompiledModel>>;
+      },
+      "MOSS_PLUGIN as_compiler<T>: T needs `Result<CompiledModel> "
+      "compile(const std::vector<TrainingPair>&, const CompileOptions&)`");
+  static_assert(
+      requires(Impl & impl, const CompiledModel& m, std::string_view s) {
+        { impl.render(m, s, s) } -> std::convertible_to<Result<ChatRequest>>;
+      },
+      "MOSS_PLUGIN as_compiler<T>: T needs `Result<ChatRequest> "
+      "render(const CompiledModel&, std::string_view input, std::string_view context_json)`");
 
  public:
   Status init(const InitContext& context) noexcept override { return call_init(impl_, context); }

@@ -56,7 +56,7 @@ enum class PatchFormat : std::int32_t {
 
 struct Patch {
   PatchFormat format = PatchFormat::full_file;
-  std::string path;         // the file the patch is for (full_file, search_replace)
+  std::string path;  // the file the patch is for (full_file, search_replace)
   std::string body;
   std::string description;  // what the patch changes and why
 };
@@ -84,14 +84,18 @@ namespace detail {
 
 template <class Impl>
 class EvolverAdapter final : public Evolver {
-  static_assert(requires(Impl& impl, const FailureReport& failure) {
-    { impl.analyze(failure) } -> std::convertible_to<Result<FailurePattern>>;
-  }, "MOSS_PLUGIN as_evolver<T>: T needs `Result<FailurePattern> analyze(const FailureReport&)`");
-  static_assert(requires(Impl& impl, const FailurePattern& pattern,
-                         const std::vector<SourceFile>& sources, std::string_view context) {
-    { impl.propose(pattern, sources, context) } -> std::convertible_to<Result<Patch>>;
-  }, "MOSS_PLUGIN as_evolver<T>: T needs `Result<Patch> propose(const FailurePattern&, "
-     "const std::vector<SourceFile>&, std::string_view)`");
+  static_assert(
+      requires(Impl & impl, const FailureReport& failure) {
+        { impl.analyze(failure) } -> std::convertible_to<Result<FailurePattern>>;
+      },
+      "MOSS_PLUGIN as_evolver<T>: T needs `Result<FailurePattern> analyze(const FailureReport&)`");
+  static_assert(
+      requires(Impl & impl, const FailurePattern& pattern, const std::vector<SourceFile>& sources,
+               std::string_view context) {
+        { impl.propose(pattern, sources, context) } -> std::convertible_to<Result<Patch>>;
+      },
+      "MOSS_PLUGIN as_evolver<T>: T needs `Result<Patch> propose(const FailurePattern&, "
+      "const std::vector<SourceFile>&, std::string_view)`");
 
  public:
   Status init(const InitContext& context) noexcept override { return call_init(impl_, context); }

@@ -32,9 +32,9 @@ constexpr const char* guard_state_name(GuardState state) noexcept {
 
 // A score to record, e.g. a candidate's evaluation or a live score during probation.
 struct ScoreSample {
-  double score = 0.0;     // in [0,1]
-  std::string version;    // the version the score belongs to
-  std::string action;     // why it is recorded: "evaluate", "probation", "manual", ...
+  double score = 0.0;       // in [0,1]
+  std::string version;      // the version the score belongs to
+  std::string action;       // why it is recorded: "evaluate", "probation", "manual", ...
   std::int64_t now_ms = 0;  // the host's clock; guards use it, not their own, so tests can
                             // move time
 };
@@ -42,10 +42,10 @@ struct ScoreSample {
 struct Verdict {
   bool allowed = false;
   GuardState state = GuardState::nominal;
-  std::string reason;             // one line, for logs and the CLI
-  double ratio = 0.0;             // record(): score / ratchet point
-  double ratchet_point = 0.0;     // record(): the point after this sample
-  std::int64_t lock_until_ms = 0;  // when state is locked: when the lock ends
+  std::string reason;               // one line, for logs and the CLI
+  double ratio = 0.0;               // record(): score / ratchet point
+  double ratchet_point = 0.0;       // record(): the point after this sample
+  std::int64_t lock_until_ms = 0;   // when state is locked: when the lock ends
   std::vector<std::string> events;  // what fired: "degradation", "lock", "unlock"
 };
 
@@ -53,10 +53,10 @@ struct Verdict {
 struct GuardTask {
   std::string task_id;
   std::string agent;
-  std::string tool;                 // the tool about to run or that ran; may be empty
-  std::string input_json;           // the task's or the tool call's input
-  std::string input_schema_json;    // the declared input schema; may be empty
-  std::string output_schema_json;   // the declared output schema; may be empty
+  std::string tool;                // the tool about to run or that ran; may be empty
+  std::string input_json;          // the task's or the tool call's input
+  std::string input_schema_json;   // the declared input schema; may be empty
+  std::string output_schema_json;  // the declared output schema; may be empty
   std::int64_t now_ms = 0;
 };
 
@@ -107,19 +107,22 @@ namespace detail {
 
 template <class Impl>
 class GuardAdapter final : public Guard {
-  static constexpr bool kHasRecord = requires(Impl& impl, const ScoreSample& sample) {
+  static constexpr bool kHasRecord = requires(Impl & impl, const ScoreSample& sample) {
     { impl.record(sample) } -> std::convertible_to<Result<Verdict>>;
   };
-  static constexpr bool kHasPre = requires(Impl& impl, const GuardTask& task) {
+  static constexpr bool kHasPre = requires(Impl & impl, const GuardTask& task) {
     { impl.pre_check(task) } -> std::convertible_to<Result<Verdict>>;
   };
-  static constexpr bool kHasPost = requires(Impl& impl, const GuardTask& t, const GuardOutcome& o) {
+  static constexpr bool kHasPost =
+      requires(Impl & impl, const GuardTask& t, const GuardOutcome& o) {
     { impl.post_check(t, o) } -> std::convertible_to<Result<Verdict>>;
   };
   static constexpr bool kHasExport = requires(const Impl& impl) {
     { impl.export_state() } -> std::convertible_to<Result<std::string>>;
   };
-  static constexpr bool kHasImport = requires(Impl& impl, std::string_view s) { impl.import_state(s); };
+  static constexpr bool kHasImport = requires(Impl & impl, std::string_view s) {
+    impl.import_state(s);
+  };
   static_assert(kHasRecord || kHasPre || kHasPost,
                 "MOSS_PLUGIN as_guard<T>: T needs at least one of "
                 "`Result<Verdict> record(const ScoreSample&)`, "
@@ -195,8 +198,9 @@ class GuardAdapter final : public Guard {
   }
   Status import_state(std::string_view state_json) noexcept override {
     if constexpr (kHasImport) {
-      return guarded<Status>("Guard::import_state",
-                             [&] { return void_or_status([&] { return impl_.import_state(state_json); }); });
+      return guarded<Status>("Guard::import_state", [&] {
+        return void_or_status([&] { return impl_.import_state(state_json); });
+      });
     } else {
       return Status(Code::unimplemented, "this guard has no persistent state");
     }

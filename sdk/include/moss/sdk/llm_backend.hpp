@@ -40,8 +40,7 @@ class LLMBackend : public PluginObject {
   // Errors: unavailable (unreachable, 5xx after retries), deadline_exceeded (timeout),
   // resource_exhausted (429 after retries), context_overflow, invalid_reply (unparseable).
   // Thread-safe: yes; the host may send concurrent requests.
-  virtual Result<ChatResponse> chat(const ChatRequest& request,
-                                    ChatStreamSink* sink) noexcept = 0;
+  virtual Result<ChatResponse> chat(const ChatRequest& request, ChatStreamSink* sink) noexcept = 0;
 
   // Optional (unimplemented by default). Submits a chat fine-tuning dataset (JSONL of
   // {"messages":[...]}) for `base_model`; returns the provider's job id.
@@ -54,13 +53,17 @@ namespace detail {
 
 template <class Impl>
 class LLMBackendAdapter final : public LLMBackend {
-  static_assert(requires(const Impl& impl) {
-    { impl.info() } -> std::convertible_to<Result<BackendInfo>>;
-  }, "MOSS_PLUGIN as_llm_backend<T>: T needs `BackendInfo info() const`");
-  static_assert(requires(Impl& impl, const ChatRequest& request, ChatStreamSink* sink) {
-    { impl.chat(request, sink) } -> std::convertible_to<Result<ChatResponse>>;
-  }, "MOSS_PLUGIN as_llm_backend<T>: T needs "
-     "`Result<ChatResponse> chat(const ChatRequest&, ChatStreamSink*)`");
+  static_assert(
+      requires(const Impl& impl) {
+        { impl.info() } -> std::convertible_to<Result<BackendInfo>>;
+      },
+      "MOSS_PLUGIN as_llm_backend<T>: T needs `BackendInfo info() const`");
+  static_assert(
+      requires(Impl & impl, const ChatRequest& request, ChatStreamSink* sink) {
+        { impl.chat(request, sink) } -> std::convertible_to<Result<ChatResponse>>;
+      },
+      "MOSS_PLUGIN as_llm_backend<T>: T needs "
+      "`Result<ChatResponse> chat(const ChatRequest&, ChatStreamSink*)`");
 
  public:
   Status init(const InitContext& context) noexcept override { return call_init(impl_, context); }

@@ -83,10 +83,10 @@ class HostServices {
 
 // What an object receives at init. The references stay valid until the object is destroyed.
 struct InitContext {
-  std::string instance_name;  // the name this instance has in moss.toml
-  std::string config_json;    // its [plugins.<name>] table as JSON, validated, defaults applied
-  std::string state_dir;      // a directory this instance may write to; empty if none
-  Logger* logger = nullptr;   // never null when the host calls init
+  std::string instance_name;     // the name this instance has in moss.toml
+  std::string config_json;       // its [plugins.<name>] table as JSON, validated, defaults applied
+  std::string state_dir;         // a directory this instance may write to; empty if none
+  Logger* logger = nullptr;      // never null when the host calls init
   HostServices* host = nullptr;  // never null when the host calls init
 };
 

@@ -19,7 +19,7 @@ struct PlannedCall {
 };
 
 struct Prediction {
-  std::string id;          // unique per prediction, for tracing hits and misses
+  std::string id;  // unique per prediction, for tracing hits and misses
   PlannedCall call;
   double confidence = 0.0;  // estimated probability that `call` comes next, in [0,1]
 };
@@ -52,16 +52,21 @@ namespace detail {
 
 template <class Impl>
 class PlannerAdapter final : public Planner {
-  static_assert(requires(Impl& impl, const std::vector<PlannedCall>& trace) { impl.learn(trace); },
-                "MOSS_PLUGIN as_planner<T>: T needs `learn(const std::vector<PlannedCall>&)`");
-  static_assert(requires(Impl& impl, const PlannedCall& c, std::int32_t n, double p) {
-    { impl.predict(c, n, p) } -> std::convertible_to<Result<std::vector<Prediction>>>;
-  }, "MOSS_PLUGIN as_planner<T>: T needs `std::vector<Prediction> "
-     "predict(const PlannedCall&, std::int32_t max_predictions, double min_confidence)`");
+  static_assert(
+      requires(Impl & impl, const std::vector<PlannedCall>& trace) { impl.learn(trace); },
+      "MOSS_PLUGIN as_planner<T>: T needs `learn(const std::vector<PlannedCall>&)`");
+  static_assert(
+      requires(Impl & impl, const PlannedCall& c, std::int32_t n, double p) {
+        { impl.predict(c, n, p) } -> std::convertible_to<Result<std::vector<Prediction>>>;
+      },
+      "MOSS_PLUGIN as_planner<T>: T needs `std::vector<Prediction> "
+      "predict(const PlannedCall&, std::int32_t max_predictions, double min_confidence)`");
   static constexpr bool kHasExport = requires(const Impl& impl) {
     { impl.export_state() } -> std::convertible_to<Result<std::string>>;
   };
-  static constexpr bool kHasImport = requires(Impl& impl, std::string_view s) { impl.import_state(s); };
+  static constexpr bool kHasImport = requires(Impl & impl, std::string_view s) {
+    impl.import_state(s);
+  };
   static_assert(kHasExport == kHasImport,
                 "MOSS_PLUGIN as_planner<T>: T must have both export_state() and "
                 "import_state(std::string_view), or neither");
@@ -75,7 +80,8 @@ class PlannerAdapter final : public Planner {
   Result<std::vector<Prediction>> predict(const PlannedCall& current, std::int32_t max_predictions,
                                           double min_confidence) noexcept override {
     return guarded<Result<std::vector<Prediction>>>("Planner::predict", [&] {
-      return Result<std::vector<Prediction>>(impl_.predict(current, max_predictions, min_confidence));
+      return Result<std::vector<Prediction>>(
+          impl_.predict(current, max_predictions, min_confidence));
     });
   }
   Result<std::string> stats() const noexcept override {

@@ -62,7 +62,8 @@ concept KindTag = requires {
   { Tag::kind } -> std::convertible_to<Kind>;
   typename Tag::interface;
   typename Tag::adapter;
-} && std::is_base_of_v<typename Tag::interface, typename Tag::adapter>;
+  requires std::is_base_of_v<typename Tag::interface, typename Tag::adapter>;
+};
 
 template <class Adapter>
 PluginObject* make_object(std::string* error) noexcept {
@@ -109,7 +110,9 @@ struct KindList {
   }
 };
 
-inline void destroy_object(PluginObject* object) noexcept { delete object; }
+inline void destroy_object(PluginObject* object) noexcept {
+  delete object;
+}
 
 }  // namespace detail
 }  // namespace moss::sdk
@@ -122,35 +125,36 @@ inline void destroy_object(PluginObject* object) noexcept { delete object; }
 //   CONFIG_SCHEMA  JSON Schema (string literal) of the plugin's [plugins.<name>] table,
 //                  or moss::sdk::kNoConfig
 //   ...            one as_<kind><Class> per implemented kind
-#define MOSS_PLUGIN(NAME, VERSION, CONFIG_SCHEMA, ...)                                          \
-  namespace moss_plugin_generated {                                                             \
-  using Kinds = ::moss::sdk::detail::KindList<__VA_ARGS__>;                                     \
-  inline constexpr const char* kName = NAME;                                                    \
-  inline constexpr const char* kVersion = VERSION;                                              \
-  inline constexpr const char* kConfigSchema = CONFIG_SCHEMA;                                   \
-  static_assert(::moss::sdk::detail::is_valid_name(kName),                                      \
-                "MOSS_PLUGIN: NAME must be 1-64 characters of [A-Za-z0-9_.-]");                 \
-  static_assert(::moss::sdk::detail::is_valid_version(kVersion),                                \
-                "MOSS_PLUGIN: VERSION must be 1-64 printable characters without quotes");       \
-  static_assert(::moss::sdk::detail::is_json_object(kConfigSchema),                             \
-                "MOSS_PLUGIN: CONFIG_SCHEMA must be a JSON object (a JSON Schema)");            \
-  inline constexpr std::size_t kManifestSize =                                                  \
-      ::moss::sdk::detail::manifest_size(kName, kVersion, kConfigSchema, Kinds::mask);          \
-  __attribute__((section("moss_manifest"), used)) constexpr std::array<char, kManifestSize>    \
-      kManifest = ::moss::sdk::detail::make_manifest<kManifestSize>(kName, kVersion,            \
+#define MOSS_PLUGIN(NAME, VERSION, CONFIG_SCHEMA, ...)                                           \
+  namespace moss_plugin_generated {                                                              \
+  using Kinds = ::moss::sdk::detail::KindList<__VA_ARGS__>;                                      \
+  inline constexpr const char* kName = NAME;                                                     \
+  inline constexpr const char* kVersion = VERSION;                                               \
+  inline constexpr const char* kConfigSchema = CONFIG_SCHEMA;                                    \
+  static_assert(::moss::sdk::detail::is_valid_name(kName),                                       \
+                "MOSS_PLUGIN: NAME must be 1-64 characters of [A-Za-z0-9_.-]");                  \
+  static_assert(::moss::sdk::detail::is_valid_version(kVersion),                                 \
+                "MOSS_PLUGIN: VERSION must be 1-64 printable characters without quotes");        \
+  static_assert(::moss::sdk::detail::is_json_object(kConfigSchema),                              \
+                "MOSS_PLUGIN: CONFIG_SCHEMA must be a JSON object (a JSON Schema)");             \
+  inline constexpr std::size_t kManifestSize =                                                   \
+      ::moss::sdk::detail::manifest_size(kName, kVersion, kConfigSchema, Kinds::mask);           \
+  __attribute__((section("moss_manifest"), used)) constexpr std::array<char, kManifestSize>      \
+      kManifest = ::moss::sdk::detail::make_manifest<kManifestSize>(kName, kVersion,             \
                                                                     kConfigSchema, Kinds::mask); \
-  constexpr ::moss::sdk::PluginDescriptor kDescriptor{                                          \
-      sizeof(::moss::sdk::PluginDescriptor),                                                    \
-      MOSS_SDK_ABI_MAJOR,                                                                       \
-      MOSS_SDK_ABI_MINOR,                                                                       \
-      MOSS_SDK_TOOLCHAIN,                                                                       \
-      kName,                                                                                    \
-      kVersion,                                                                                 \
-      Kinds::mask,                                                                              \
-      kConfigSchema,                                                                            \
-      kManifest.data(),                                                                         \
-      &Kinds::create,                                                                           \
-      &::moss::sdk::detail::destroy_object};                                                    \
-  inline const ::moss::sdk::PluginDescriptor* entry() noexcept { return &kDescriptor; }         \
-  }                                                                                             \
+  constexpr ::moss::sdk::PluginDescriptor kDescriptor{sizeof(::moss::sdk::PluginDescriptor),     \
+                                                      MOSS_SDK_ABI_MAJOR,                        \
+                                                      MOSS_SDK_ABI_MINOR,                        \
+                                                      MOSS_SDK_TOOLCHAIN,                        \
+                                                      kName,                                     \
+                                                      kVersion,                                  \
+                                                      Kinds::mask,                               \
+                                                      kConfigSchema,                             \
+                                                      kManifest.data(),                          \
+                                                      &Kinds::create,                            \
+                                                      &::moss::sdk::detail::destroy_object};     \
+  inline const ::moss::sdk::PluginDescriptor* entry() noexcept {                                 \
+    return &kDescriptor;                                                                         \
+  }                                                                                              \
+  }                                                                                              \
   BOOST_DLL_ALIAS(moss_plugin_generated::entry, moss_plugin_entry)

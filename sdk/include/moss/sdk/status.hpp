@@ -66,7 +66,9 @@ class Status {
   std::string message_;
 };
 
-inline Status error(Code code, std::string message) { return Status(code, std::move(message)); }
+inline Status error(Code code, std::string message) {
+  return Status(code, std::move(message));
+}
 
 // A value or an error. T must be default-constructible; the layout is a plain
 // pair so it is obvious across the boundary.
@@ -76,13 +78,14 @@ class Result {
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   // Anything T can be built from, so `return "text";` works for Result<std::string>.
   template <class U>
-    requires(std::is_constructible_v<T, U &&> && !std::is_convertible_v<U &&, Status> &&
-             !std::is_same_v<std::remove_cvref_t<U>, T> &&
-             !std::is_same_v<std::remove_cvref_t<U>, Result>)
-  Result(U&& value) : value_(std::forward<U>(value)) {}  // NOLINT: implicit by design
+  requires(std::is_constructible_v<T, U&&> && !std::is_convertible_v<U&&, Status> &&
+           !std::is_same_v<std::remove_cvref_t<U>, T> &&
+           !std::is_same_v<std::remove_cvref_t<U>, Result>) Result(U&& value)
+      : value_(std::forward<U>(value)) {}  // NOLINT: implicit by design
   // An error. An ok Status without a value is a programming error and becomes `internal`.
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
-    if (status_.ok()) status_ = Status(Code::internal, "Result built from an ok Status without a value");
+    if (status_.ok())
+      status_ = Status(Code::internal, "Result built from an ok Status without a value");
   }
 
   bool ok() const noexcept { return status_.ok(); }

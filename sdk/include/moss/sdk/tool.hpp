@@ -32,12 +32,16 @@ namespace detail {
 
 template <class Impl>
 class ToolAdapter final : public Tool {
-  static_assert(requires(const Impl& impl) {
-    { impl.info() } -> std::convertible_to<Result<ToolInfo>>;
-  }, "MOSS_PLUGIN as_tool<T>: T needs `ToolInfo info() const` (or Result<ToolInfo>)");
-  static_assert(requires(Impl& impl, std::string_view args) {
-    { impl.invoke(args) } -> std::convertible_to<Result<std::string>>;
-  }, "MOSS_PLUGIN as_tool<T>: T needs `Result<std::string> invoke(std::string_view args_json)`");
+  static_assert(
+      requires(const Impl& impl) {
+        { impl.info() } -> std::convertible_to<Result<ToolInfo>>;
+      },
+      "MOSS_PLUGIN as_tool<T>: T needs `ToolInfo info() const` (or Result<ToolInfo>)");
+  static_assert(
+      requires(Impl & impl, std::string_view args) {
+        { impl.invoke(args) } -> std::convertible_to<Result<std::string>>;
+      },
+      "MOSS_PLUGIN as_tool<T>: T needs `Result<std::string> invoke(std::string_view args_json)`");
 
  public:
   Status init(const InitContext& context) noexcept override { return call_init(impl_, context); }
@@ -45,8 +49,8 @@ class ToolAdapter final : public Tool {
     return guarded<Result<ToolInfo>>("Tool::info", [&] { return Result<ToolInfo>(impl_.info()); });
   }
   Result<std::string> invoke(std::string_view args_json) noexcept override {
-    return guarded<Result<std::string>>("Tool::invoke",
-                                        [&] { return Result<std::string>(impl_.invoke(args_json)); });
+    return guarded<Result<std::string>>(
+        "Tool::invoke", [&] { return Result<std::string>(impl_.invoke(args_json)); });
   }
 
  private:

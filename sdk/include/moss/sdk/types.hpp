@@ -35,12 +35,12 @@ struct ChatMessage {
 
 struct ChatRequest {
   std::vector<ChatMessage> messages;
-  std::vector<ToolInfo> tools;   // offered to the model as functions
-  std::string model;             // empty: the backend's configured model
+  std::vector<ToolInfo> tools;  // offered to the model as functions
+  std::string model;            // empty: the backend's configured model
   double temperature = 0.7;
-  std::int32_t max_tokens = 0;   // 0: the backend's default
-  std::int64_t seed = -1;        // -1: none
-  bool stream = false;           // ask the backend to stream (it still returns the whole reply)
+  std::int32_t max_tokens = 0;  // 0: the backend's default
+  std::int64_t seed = -1;       // -1: none
+  bool stream = false;          // ask the backend to stream (it still returns the whole reply)
 };
 
 struct Usage {
@@ -54,7 +54,7 @@ struct ChatResponse {
   std::string finish_reason;  // "stop", "length", "tool_calls", ...
   std::string model;          // the model that answered
   Usage usage;
-  double latency_ms = 0.0;    // wall time of the request, measured by the backend
+  double latency_ms = 0.0;  // wall time of the request, measured by the backend
 };
 
 }  // namespace moss::sdk

@@ -66,7 +66,8 @@ Status void_or_status(Fn&& fn) {
 template <class Impl, class Context>
 Status call_init(Impl& impl, const Context& context) noexcept {
   if constexpr (requires { impl.init(context); }) {
-    return guarded<Status>("init", [&] { return void_or_status([&] { return impl.init(context); }); });
+    return guarded<Status>("init",
+                           [&] { return void_or_status([&] { return impl.init(context); }); });
   } else {
     return Status();
   }

@@ -13,7 +13,8 @@ namespace moss::sdk::detail {
 
 constexpr std::size_t cstr_length(const char* s) {
   std::size_t n = 0;
-  while (s[n] != '\0') ++n;
+  while (s[n] != '\0')
+    ++n;
   return n;
 }
 
@@ -56,7 +57,8 @@ class JsonSyntax {
 
  private:
   constexpr void skip_ws() {
-    while (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t') ++i_;
+    while (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')
+      ++i_;
   }
   constexpr bool literal(const char* word) {
     for (std::size_t k = 0; word[k] != '\0'; ++k, ++i_) {
@@ -131,14 +133,17 @@ class JsonSyntax {
   std::size_t i_ = 0;
 };
 
-constexpr bool is_json_object(const char* s) { return JsonSyntax(s).is_object(); }
+constexpr bool is_json_object(const char* s) {
+  return JsonSyntax(s).is_object();
+}
 
 // Writes the manifest, or only counts its length when `out` is null.
 class ManifestWriter {
  public:
   explicit constexpr ManifestWriter(char* out) : out_(out) {}
   constexpr void put(const char* s) {
-    for (std::size_t k = 0; s[k] != '\0'; ++k) put(s[k]);
+    for (std::size_t k = 0; s[k] != '\0'; ++k)
+      put(s[k]);
   }
   constexpr void put(char c) {
     if (out_ != nullptr) out_[n_] = c;
@@ -151,7 +156,8 @@ class ManifestWriter {
       digits[count++] = static_cast<char>('0' + v % 10);
       v /= 10;
     } while (v != 0);
-    while (count > 0) put(digits[--count]);
+    while (count > 0)
+      put(digits[--count]);
   }
   constexpr std::size_t size() const { return n_; }
 
