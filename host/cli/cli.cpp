@@ -176,6 +176,17 @@ int run(int argc, char** argv) {
               << ", " << sdk::kToolchain << ")\n";
     return kExitOk;
   }
+  // Boost.Program_options cannot count repeated flags, so -v, -vv and --verbose are counted
+  // (and removed) here.
+  int verbosity = 0;
+  std::erase_if(args, [&](const std::string& arg) {
+    if (arg == "--verbose") return ++verbosity, true;
+    if (arg.size() >= 2 && arg[0] == '-' && arg.find_first_not_of('v', 1) == std::string::npos) {
+      verbosity += static_cast<int>(arg.size() - 1);
+      return true;
+    }
+    return false;
+  });
   std::size_t consumed = 0;
   const Command* command = match(commands, args, consumed);
   if (command == nullptr) {
@@ -216,9 +227,7 @@ int run(int argc, char** argv) {
     return usage_error(e.what());
   }
   context.json = context.options["json"].as<bool>();
-  if (context.options.count("verbose")) {
-    context.verbosity = static_cast<int>(context.options["verbose"].as<std::vector<bool>>().size());
-  }
+  context.verbosity = verbosity;
   LoggingConfig quiet;
   Status logging = configure_logging(quiet, context.verbosity);
   (void)logging;  // stderr logging cannot fail to open
