@@ -166,6 +166,9 @@ Status PluginManager::load_instance(const PluginConfig& plugin, Instance& instan
   context.instance_name = plugin.instance;
   context.config_json = settings.value();
   context.state_dir = (config_.state_dir / "instances" / plugin.instance).string();
+  if (!config_.file.empty()) {
+    context.config_dir = std::filesystem::absolute(config_.file).parent_path().string();
+  }
   context.logger = logger.get();
   context.host = host_services_.get();
   std::error_code ec;

@@ -207,6 +207,11 @@ Result<std::vector<ReplayRecord>> parse_replay_records(std::string_view text,
 Status LlmReplay::init(const sdk::InitContext& context) {
   auto config = parse_replay_config(context.config_json);
   if (!config.ok()) return config.status();
+  // A relative path means relative to the config file, like every other path in moss.toml.
+  if (!context.config_dir.empty() && !config.value().file.empty() &&
+      config.value().file.front() != '/') {
+    config.value().file = context.config_dir + "/" + config.value().file;
+  }
   std::ifstream in(config.value().file, std::ios::binary);
   if (!in) return invalid("file: cannot open '" + config.value().file + "'");
   std::ostringstream text;

@@ -79,7 +79,7 @@ class Compiler : public PluginObject {
   virtual Result<ChatRequest> render(const CompiledModel& model, std::string_view input,
                                      std::string_view context_json) noexcept = 0;
 
-  // Optional (default: the seed's formula, min(0.3 + min(len/1000, 0.4) + 0.3·[context], 1)).
+  // Optional (default: default_complexity below, the seed's formula).
   // Complexity in [0,1]; the router sends requests at or below its threshold to the
   // compiled route. Thread-safe: yes.
   virtual Result<double> estimate_complexity(std::string_view message,
@@ -87,8 +87,13 @@ class Compiler : public PluginObject {
 };
 
 // The seed's complexity estimate: 0.3 + length share (capped at 0.4) + 0.3 with context.
+// The length is in characters (UTF-8 code points), as the seed's len() counts them.
 inline double default_complexity(std::string_view message, std::string_view context_json) {
-  double length_share = static_cast<double>(message.size()) / 1000.0;
+  std::size_t characters = 0;
+  for (char c : message) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++characters;  // not a continuation
+  }
+  double length_share = static_cast<double>(characters) / 1000.0;
   if (length_share > 0.4) length_share = 0.4;
   bool has_context = !context_json.empty() && context_json != "{}" && context_json != "null";
   double c = 0.3 + length_share + (has_context ? 0.3 : 0.0);
@@ -140,6 +145,11 @@ class CompilerAdapter final : public Compiler {
   Result<double> estimate_complexity(std::string_view message,
                                      std::string_view context_json) noexcept override {
     return guarded<Result<double>>("Compiler::estimate_complexity", [&] {
+      static_assert(
+          !requires { &Impl::estimate_complexity; } ||
+              requires { impl_.estimate_complexity(message, context_json); },
+          "MOSS_PLUGIN as_compiler<T>: T::estimate_complexity must be "
+          "`double estimate_complexity(std::string_view, std::string_view)`");
       if constexpr (requires { impl_.estimate_complexity(message, context_json); }) {
         return Result<double>(impl_.estimate_complexity(message, context_json));
       } else {

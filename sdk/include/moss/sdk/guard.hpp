@@ -91,7 +91,9 @@ class Guard : public PluginObject {
   virtual Result<Verdict> post_check(const GuardTask& task,
                                      const GuardOutcome& outcome) noexcept = 0;
 
-  // Optional (default "{}"). The guard's statistics as a JSON object. Thread-safe: yes.
+  // Optional (default "{}"). The guard's statistics as a JSON object. It takes no clock:
+  // a guard that reports time-dependent state (a lock's expiry) reads
+  // InitContext::host->now_ms(). Thread-safe: yes.
   virtual Result<std::string> stats() const noexcept = 0;
 
   // Optional (default: ok, nothing to reset). Thread-safe: yes.
@@ -128,9 +130,36 @@ class GuardAdapter final : public Guard {
                 "`Result<Verdict> record(const ScoreSample&)`, "
                 "`Result<Verdict> pre_check(const GuardTask&)`, "
                 "`Result<Verdict> post_check(const GuardTask&, const GuardOutcome&)`");
+  static constexpr bool kHasStats = requires(const Impl& impl) {
+    { impl.stats() } -> std::convertible_to<Result<std::string>>;
+  };
+  static constexpr bool kHasReset = requires(Impl & impl, const GuardReset& r) { impl.reset(r); };
   static_assert(kHasExport == kHasImport,
                 "MOSS_PLUGIN as_guard<T>: T must have both export_state() and "
                 "import_state(std::string_view), or neither");
+  static_assert(
+      !requires { &Impl::record; } || kHasRecord,
+      "MOSS_PLUGIN as_guard<T>: T::record must be "
+      "`Result<Verdict> record(const ScoreSample&)`");
+  static_assert(
+      !requires { &Impl::pre_check; } || kHasPre,
+      "MOSS_PLUGIN as_guard<T>: T::pre_check must be "
+      "`Result<Verdict> pre_check(const GuardTask&)`");
+  static_assert(
+      !requires { &Impl::post_check; } || kHasPost,
+      "MOSS_PLUGIN as_guard<T>: T::post_check must be "
+      "`Result<Verdict> post_check(const GuardTask&, const GuardOutcome&)`");
+  static_assert(
+      !requires { &Impl::stats; } || kHasStats,
+      "MOSS_PLUGIN as_guard<T>: T::stats must be `std::string stats() const`");
+  static_assert(
+      !requires { &Impl::reset; } || kHasReset,
+      "MOSS_PLUGIN as_guard<T>: T::reset must be `void reset(const GuardReset&)` "
+      "(or return Status)");
+  static_assert(
+      !requires { &Impl::export_state; } || kHasExport,
+      "MOSS_PLUGIN as_guard<T>: T::export_state must be "
+      "`std::string export_state() const`");
 
   static Verdict allow(const char* why) {
     Verdict v;
@@ -172,7 +201,7 @@ class GuardAdapter final : public Guard {
   }
   Result<std::string> stats() const noexcept override {
     return guarded<Result<std::string>>("Guard::stats", [&] {
-      if constexpr (requires { impl_.stats(); }) {
+      if constexpr (kHasStats) {
         return Result<std::string>(impl_.stats());
       } else {
         return Result<std::string>(std::string("{}"));
@@ -181,7 +210,7 @@ class GuardAdapter final : public Guard {
   }
   Status reset(const GuardReset& request) noexcept override {
     return guarded<Status>("Guard::reset", [&]() -> Status {
-      if constexpr (requires { impl_.reset(request); }) {
+      if constexpr (kHasReset) {
         return void_or_status([&] { return impl_.reset(request); });
       } else {
         return Status();

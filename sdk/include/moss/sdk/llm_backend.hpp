@@ -77,6 +77,11 @@ class LLMBackendAdapter final : public LLMBackend {
   }
   Result<std::string> submit_fine_tune(std::string_view dataset_jsonl,
                                        std::string_view base_model) noexcept override {
+    static_assert(
+        !requires { &Impl::submit_fine_tune; } ||
+            requires { impl_.submit_fine_tune(dataset_jsonl, base_model); },
+        "MOSS_PLUGIN as_llm_backend<T>: T::submit_fine_tune must be "
+        "`Result<std::string> submit_fine_tune(std::string_view, std::string_view)`");
     if constexpr (requires { impl_.submit_fine_tune(dataset_jsonl, base_model); }) {
       return guarded<Result<std::string>>("LLMBackend::submit_fine_tune", [&] {
         return Result<std::string>(impl_.submit_fine_tune(dataset_jsonl, base_model));

@@ -88,6 +88,8 @@ struct InitContext {
   std::string state_dir;         // a directory this instance may write to; empty if none
   Logger* logger = nullptr;      // never null when the host calls init
   HostServices* host = nullptr;  // never null when the host calls init
+  std::string config_dir;        // the config file's folder: resolve relative paths in
+                                 // settings against it; empty if there is no config file
 };
 
 // The base of every interface. Interfaces have a virtual destructor, no data members,

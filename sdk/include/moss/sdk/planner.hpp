@@ -15,7 +15,10 @@ namespace moss::sdk {
 
 struct PlannedCall {
   std::string tool;
-  std::string arguments_json;  // canonical JSON text; speculation is used only on equality
+  // Canonical JSON text: the host serialises arguments with sorted keys and no whitespace
+  // before learn() and predict(), so equal arguments are equal strings. Speculation is used
+  // only on equality.
+  std::string arguments_json;
 };
 
 struct Prediction {
@@ -67,9 +70,19 @@ class PlannerAdapter final : public Planner {
   static constexpr bool kHasImport = requires(Impl & impl, std::string_view s) {
     impl.import_state(s);
   };
+  static constexpr bool kHasStats = requires(const Impl& impl) {
+    { impl.stats() } -> std::convertible_to<Result<std::string>>;
+  };
   static_assert(kHasExport == kHasImport,
                 "MOSS_PLUGIN as_planner<T>: T must have both export_state() and "
                 "import_state(std::string_view), or neither");
+  static_assert(
+      !requires { &Impl::stats; } || kHasStats,
+      "MOSS_PLUGIN as_planner<T>: T::stats must be `std::string stats() const`");
+  static_assert(
+      !requires { &Impl::export_state; } || kHasExport,
+      "MOSS_PLUGIN as_planner<T>: T::export_state must be "
+      "`std::string export_state() const`");
 
  public:
   Status init(const InitContext& context) noexcept override { return call_init(impl_, context); }
@@ -86,7 +99,7 @@ class PlannerAdapter final : public Planner {
   }
   Result<std::string> stats() const noexcept override {
     return guarded<Result<std::string>>("Planner::stats", [&] {
-      if constexpr (requires { impl_.stats(); }) {
+      if constexpr (kHasStats) {
         return Result<std::string>(impl_.stats());
       } else {
         return Result<std::string>(std::string("{}"));

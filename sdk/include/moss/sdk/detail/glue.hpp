@@ -63,8 +63,15 @@ Status void_or_status(Fn&& fn) {
 }
 
 // init() is optional for plugin classes and may return void (throw to refuse) or Status.
+// An optional method the class declares (by name) but with a signature the adapter cannot
+// call would otherwise be skipped in silence; each adapter static_asserts against that with
+// `!requires { &Impl::name; } || <callable as expected>`.
 template <class Impl, class Context>
 Status call_init(Impl& impl, const Context& context) noexcept {
+  static_assert(
+      !requires { &Impl::init; } || requires { impl.init(context); },
+      "MOSS_PLUGIN: T::init must be `void init(const moss::sdk::InitContext&)` "
+      "(or return moss::sdk::Status)");
   if constexpr (requires { impl.init(context); }) {
     return guarded<Status>("init",
                            [&] { return void_or_status([&] { return impl.init(context); }); });

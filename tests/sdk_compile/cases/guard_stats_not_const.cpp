@@ -1,0 +1,7 @@
+// expect: as_guard<T>: T::stats must be `std::string stats() const`
+#include <moss/sdk/sdk.hpp>
+struct G {
+  moss::sdk::Result<moss::sdk::Verdict> pre_check(const moss::sdk::GuardTask&) { return moss::sdk::Verdict{}; }
+  std::string stats() { return "{}"; }
+};
+MOSS_PLUGIN("guard", "1.0.0", moss::sdk::kNoConfig, moss::sdk::as_guard<G>)
