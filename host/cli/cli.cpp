@@ -70,16 +70,32 @@ void print_overview(std::ostream& out, const std::vector<Command>& commands) {
       << kExitCodes << "\nRun `moss COMMAND --help` for a command's options.\n";
 }
 
-// Finds the longest command whose words start argv[1..].
-const Command* match(const std::vector<Command>& commands, const std::vector<std::string>& args,
-                     std::size_t& consumed) {
+// Finds the longest command whose words are the first words of the command line, and
+// removes those words from `args`. Global options may come before the command, so options
+// (and the values of the global options that take one) are skipped while looking.
+const Command* take_command(const std::vector<Command>& commands, std::vector<std::string>& args) {
+  std::vector<std::size_t> word_positions;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-c" || arg == "--config" || arg == "--state-dir") {
+      ++i;  // its value
+    } else if (arg.empty() || arg[0] != '-') {
+      word_positions.push_back(i);
+    }
+  }
   const Command* best = nullptr;
   for (const auto& c : commands) {
-    if (c.words.size() > args.size() || (best && best->words.size() >= c.words.size())) continue;
-    if (std::equal(c.words.begin(), c.words.end(), args.begin())) {
-      best = &c;
-      consumed = c.words.size();
+    if (c.words.size() > word_positions.size() || (best && best->words.size() >= c.words.size())) {
+      continue;
     }
+    bool equal = true;
+    for (std::size_t w = 0; w < c.words.size(); ++w)
+      equal = equal && args[word_positions[w]] == c.words[w];
+    if (equal) best = &c;
+  }
+  if (best == nullptr) return nullptr;
+  for (std::size_t w = best->words.size(); w-- > 0;) {
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(word_positions[w]));
   }
   return best;
 }
@@ -187,11 +203,13 @@ int run(int argc, char** argv) {
     }
     return false;
   });
-  std::size_t consumed = 0;
-  const Command* command = match(commands, args, consumed);
+  const std::vector<std::string> original = args;
+  const Command* command = take_command(commands, args);
   if (command == nullptr) {
-    std::cerr << "moss: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "")
-              << "'; run `moss --help` for the list\n";
+    std::string shown;
+    for (const auto& arg : original)
+      shown += (shown.empty() ? "" : " ") + arg;
+    std::cerr << "moss: unknown command in '" << shown << "'; run `moss --help` for the list\n";
     return kExitUsage;
   }
 
@@ -208,8 +226,7 @@ int run(int argc, char** argv) {
     return kExitUsage;
   };
   try {
-    std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(consumed), args.end());
-    po::store(po::command_line_parser(rest).options(all).positional(positional).run(),
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(),
               context.options);
   } catch (const po::error& e) {
     return usage_error(e.what());

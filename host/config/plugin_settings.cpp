@@ -30,8 +30,6 @@ Result<std::string> resolve_plugin_settings(const Config& config, const PluginCo
   if (violations.empty()) return settings.dump();
   std::string message;
   for (const SchemaViolation& v : violations) {
-    // Keep the specific messages; the generic "failed to validate" lines add nothing.
-    if (!message.empty() && v.path.empty()) continue;
     if (!message.empty()) message += "\n";
     message += where(v.path) + " " + (v.path.empty() ? "" : v.path + ": ") + v.message;
   }

@@ -7,8 +7,6 @@
 #include <cstring>
 #include <sstream>
 
-#include "util/files.hpp"
-
 namespace moss {
 namespace {
 
@@ -179,10 +177,8 @@ Status read_symbols(const Reader& reader, const std::vector<Elf64_Shdr>& section
 
 }  // namespace
 
-Result<ElfImage> read_elf(const std::filesystem::path& file, const std::string& section_name) {
-  auto content = read_file(file);
-  if (!content.ok()) return content.status();
-  const std::string& data = content.value();
+Result<ElfImage> parse_elf(const std::filesystem::path& file, const std::string& data,
+                           const std::string& section_name) {
   const std::string name = file.string();
 
   static constexpr unsigned char kMagic[] = {0x7f, 'E', 'L', 'F'};

@@ -25,9 +25,11 @@ struct ElfImage {
   std::optional<std::string> section_data;  // the requested section, if present
 };
 
-// Reads `file` and, if present, the contents of `section_name`. Refuses anything that is not
-// a 64-bit little-endian shared object for this machine, and any structure that points past
-// the end of the file, with a message naming the file, what was expected and what was found.
-Result<ElfImage> read_elf(const std::filesystem::path& file, const std::string& section_name);
+// Parses `data`, the bytes of `file`, and extracts the contents of `section_name` if present.
+// Refuses anything that is not a 64-bit little-endian shared object for this machine, and any
+// structure that points past the end of the data, with a message naming the file, what was
+// expected and what was found.
+Result<ElfImage> parse_elf(const std::filesystem::path& file, const std::string& data,
+                           const std::string& section_name);
 
 }  // namespace moss

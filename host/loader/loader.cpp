@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loader/elf.hpp"
+#include "util/files.hpp"
 #include "util/sha256.hpp"
 
 namespace moss {
@@ -139,7 +140,10 @@ Result<FileInspection> inspect_plugin_file(const std::filesystem::path& file) {
   if (!std::filesystem::is_regular_file(file, ec)) {
     return Status(Code::not_found, origin + ": no such plugin file (expected a regular file)");
   }
-  auto image = read_elf(file, sdk::kManifestSection);
+  // One read serves both the ELF checks and the hash.
+  auto bytes = read_file(file);
+  if (!bytes.ok()) return bytes.status();
+  auto image = parse_elf(file, bytes.value(), sdk::kManifestSection);
   if (!image.ok()) return image.status();
 
   FileInspection inspection;
@@ -166,9 +170,7 @@ Result<FileInspection> inspect_plugin_file(const std::filesystem::path& file) {
   if (!manifest.ok()) return manifest.status();
   inspection.manifest = std::move(manifest.value());
 
-  auto digest = sha256_file(file);
-  if (!digest.ok()) return digest.status();
-  inspection.sha256 = std::move(digest.value());
+  inspection.sha256 = sha256_hex(bytes.value());
   return inspection;
 }
 

@@ -81,6 +81,11 @@ std::vector<SchemaViolation> JsonSchema::validate(const nlohmann::json& document
   valijson::adapters::NlohmannJsonAdapter target(document);
   if (validator.validate(*schema_, target, &results)) return violations;
   for (const auto& error : results) {
+    // valijson also reports each failure again on every enclosing object ("Failed to
+    // validate against schema associated with property name 'x'"); those add nothing.
+    if (error.description.rfind("Failed to validate against schema associated with", 0) == 0) {
+      continue;
+    }
     violations.push_back({property_path(error.context), error.description});
   }
   // valijson reports the outermost failure last; the innermost is the useful one.

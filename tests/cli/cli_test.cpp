@@ -80,11 +80,19 @@ TEST_CASE("a command line error exits with 2", "[cli]") {
   CHECK(run_moss({}).exit_code == 2);
   ProcessResult unknown = run_moss({"frobnicate"});
   CHECK(unknown.exit_code == 2);
-  CHECK_THAT(unknown.err, Contains("unknown command 'frobnicate'"));
+  CHECK_THAT(unknown.err, Contains("unknown command in 'frobnicate'"));
   ProcessResult missing = run_moss({"plugin", "inspect"});
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.err, Contains("Usage: moss plugin inspect FILE"));
   CHECK(run_moss({"status", "--no-such-option"}).exit_code == 2);
+}
+
+TEST_CASE("global options may come before the command", "[cli]") {
+  moss::test::TempDir dir;
+  ProcessResult r = run_moss({"--state-dir", dir.path().string(), "--json", "status"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out)["state_dir"] == dir.path().string());
 }
 
 TEST_CASE("plugin inspect prints a plugin's metadata", "[cli][inspect]") {
