@@ -12,10 +12,12 @@
 
 #include "loader/loader.hpp"
 #include "logging/logging.hpp"
+#include "plugin_harness.hpp"
 #include "temp_dir.hpp"
 
 using Catch::Matchers::Contains;
 using moss::Library;
+using moss::test::make_context;
 
 namespace {
 
@@ -29,24 +31,6 @@ bool is_mapped(const std::string& file) {
   if (handle == nullptr) return false;
   ::dlclose(handle);
   return true;
-}
-
-class Host final : public moss::sdk::HostServices {
- public:
-  moss::sdk::Result<moss::sdk::ChatResponse> chat(const moss::sdk::ChatRequest&) noexcept override {
-    return moss::sdk::Status(moss::sdk::Code::unavailable, "no backend in this test");
-  }
-  std::int64_t now_ms() const noexcept override { return 0; }
-};
-
-moss::sdk::InitContext context(const std::string& config_json, moss::sdk::Logger& logger,
-                               moss::sdk::HostServices& host) {
-  moss::sdk::InitContext c;
-  c.instance_name = "test";
-  c.config_json = config_json;
-  c.logger = &logger;
-  c.host = &host;
-  return c;
 }
 
 // Catch2 reports fatal signals from its own handlers; a child that is meant to die by a signal
@@ -82,9 +66,8 @@ TEST_CASE("a tool created from a plugin runs with its config", "[loader]") {
   auto library = Library::load(fixture("fixture-good"));
   REQUIRE(library.ok());
   moss::PluginLogger logger("test");
-  Host host;
   auto tool = moss::create_object<moss::sdk::Tool>(library.value(),
-                                                   context(R"({"prefix":"#"})", logger, host));
+                                                   make_context(R"({"prefix":"#"})", &logger));
   REQUIRE(tool.ok());
   auto result = tool.value()->invoke(R"({"x":1})");
   REQUIRE(result.ok());
@@ -95,13 +78,12 @@ TEST_CASE("an object keeps its library loaded until it is destroyed", "[loader]"
   const std::string file = fixture("fixture-good");
   REQUIRE_FALSE(is_mapped(file));
   moss::PluginLogger logger("test");
-  Host host;
   std::shared_ptr<moss::sdk::Tool> tool;
   {
     auto library = Library::load(file);
     REQUIRE(library.ok());
     auto created =
-        moss::create_object<moss::sdk::Tool>(library.value(), context("{}", logger, host));
+        moss::create_object<moss::sdk::Tool>(library.value(), make_context("{}", &logger));
     REQUIRE(created.ok());
     tool = created.value();
   }
@@ -242,8 +224,7 @@ TEST_CASE("every method that throws returns an error instead", "[loader][thrower
   auto library = Library::load(fixture("fixture-thrower"));
   REQUIRE(library.ok());
   moss::PluginLogger logger("thrower");
-  Host host;
-  auto ctx = context("{}", logger, host);
+  auto ctx = make_context("{}", &logger);
   auto is_exception = [](const moss::sdk::Status& s, const std::string& where) {
     INFO(s.to_string());
     CHECK(s.code() == moss::sdk::Code::plugin_exception);
@@ -296,9 +277,8 @@ TEST_CASE("an init that throws fails object creation with the reason", "[loader]
   auto library = Library::load(fixture("fixture-thrower"));
   REQUIRE(library.ok());
   moss::PluginLogger logger("thrower");
-  Host host;
   auto tool = moss::create_object<moss::sdk::Tool>(
-      library.value(), context(R"({"throw_in_init":true})", logger, host));
+      library.value(), make_context(R"({"throw_in_init":true})", &logger));
   REQUIRE_FALSE(tool.ok());
   CHECK_THAT(tool.status().message(), Contains("tool init failed: init threw: boom in init"));
 }

@@ -2,54 +2,17 @@
 // into a single call, and leaves the complexity estimate to the SDK's default.
 #include <catch2/catch.hpp>
 #include <moss/sdk/sdk.hpp>
-#include <nlohmann/json.hpp>
 
-#include <memory>
 #include <string>
+#include <vector>
 
-#include "loader/loader.hpp"
-#include "util/json_schema.hpp"
+#include "plugin_harness.hpp"
 
 using moss::sdk::Compiler;
-using nlohmann::json;
+using moss::test::create;
+using moss::test::load_plugin;
 
 namespace {
-
-class Host final : public moss::sdk::HostServices {
- public:
-  moss::sdk::Result<moss::sdk::ChatResponse> chat(const moss::sdk::ChatRequest&) noexcept override {
-    return moss::sdk::Status(moss::sdk::Code::unavailable, "no backend in this test");
-  }
-  std::int64_t now_ms() const noexcept override { return 0; }
-};
-
-std::shared_ptr<moss::Library> load_plugin() {
-  auto library = moss::Library::load(MOSS_PLUGIN_FILE);
-  INFO(library.status().to_string());
-  REQUIRE(library.ok());
-  return library.value();
-}
-
-// What the host does before init: validate the table, then apply the schema's defaults.
-std::shared_ptr<Compiler> create_compiler(const std::shared_ptr<moss::Library>& library,
-                                          const std::string& table_json) {
-  static moss::sdk::NullLogger logger;
-  static Host host;
-  auto schema = moss::JsonSchema::compile(library->manifest().config_schema_json, "compiler");
-  REQUIRE(schema.ok());
-  json table = json::parse(table_json);
-  REQUIRE(schema.value().validate(table).empty());
-  schema.value().apply_defaults(table);
-  moss::sdk::InitContext context;
-  context.instance_name = "compiler";
-  context.config_json = table.dump();
-  context.logger = &logger;
-  context.host = &host;
-  auto compiler = moss::create_object<Compiler>(library, context);
-  INFO(compiler.status().to_string());
-  REQUIRE(compiler.ok());
-  return compiler.value();
-}
 
 std::vector<moss::sdk::ExecutionTrace> traces(int count) {
   std::vector<moss::sdk::ExecutionTrace> out;
@@ -68,13 +31,13 @@ std::vector<moss::sdk::ExecutionTrace> traces(int count) {
 
 TEST_CASE("the fewshot-compiler file declares its name and only the compiler kind",
           "[compiler][load]") {
-  auto library = load_plugin();
+  auto library = load_plugin(MOSS_PLUGIN_FILE);
   CHECK(library->manifest().name == "fewshot-compiler");
   CHECK(library->manifest().kinds == static_cast<std::uint32_t>(moss::sdk::Kind::compiler));
 }
 
 TEST_CASE("the loaded compiler keeps the schema's default of 8 examples", "[compiler][load]") {
-  auto compiler = create_compiler(load_plugin(), "{}");
+  auto compiler = create<Compiler>(load_plugin(MOSS_PLUGIN_FILE));
   auto pairs = compiler->extract_pairs(traces(12), 0.9);
   REQUIRE(pairs.ok());
   REQUIRE(pairs.value().size() == 12);
@@ -89,20 +52,20 @@ TEST_CASE("the loaded compiler keeps the schema's default of 8 examples", "[comp
 }
 
 TEST_CASE("the loaded compiler uses its configured max_examples", "[compiler][load]") {
-  auto compiler = create_compiler(load_plugin(), R"({"max_examples":2})");
+  auto compiler = create<Compiler>(load_plugin(MOSS_PLUGIN_FILE), R"({"max_examples":2})");
   auto model = compiler->compile(compiler->extract_pairs(traces(5), 0.9).value(), {});
   REQUIRE(model.ok());
   CHECK(model.value().examples.size() == 2);
 }
 
 TEST_CASE("the loaded compiler refuses pairs it cannot use", "[compiler][load]") {
-  auto compiler = create_compiler(load_plugin(), "{}");
+  auto compiler = create<Compiler>(load_plugin(MOSS_PLUGIN_FILE));
   CHECK(compiler->compile({}, {}).status().code() == moss::sdk::Code::invalid_argument);
 }
 
 TEST_CASE("the loaded compiler estimates complexity with the SDK's default formula",
           "[compiler][load]") {
-  auto compiler = create_compiler(load_plugin(), "{}");
+  auto compiler = create<Compiler>(load_plugin(MOSS_PLUGIN_FILE));
   const std::string message(250, 'x');
   auto estimate = compiler->estimate_complexity(message, R"({"user":1})");
   REQUIRE(estimate.ok());

@@ -5,51 +5,19 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
-#include <memory>
 #include <string>
 
-#include "loader/loader.hpp"
+#include "plugin_harness.hpp"
 #include "temp_dir.hpp"
 #include "util/json_schema.hpp"
 
 using Catch::Matchers::Contains;
 using moss::sdk::LLMBackend;
+using moss::test::load_plugin;
+using moss::test::try_create;
 using nlohmann::json;
 
 namespace {
-
-class Host final : public moss::sdk::HostServices {
- public:
-  moss::sdk::Result<moss::sdk::ChatResponse> chat(const moss::sdk::ChatRequest&) noexcept override {
-    return moss::sdk::Status(moss::sdk::Code::unavailable, "no backend in this test");
-  }
-  std::int64_t now_ms() const noexcept override { return 0; }
-};
-
-std::shared_ptr<moss::Library> load_plugin() {
-  auto library = moss::Library::load(MOSS_PLUGIN_FILE);
-  INFO(library.status().to_string());
-  REQUIRE(library.ok());
-  return library.value();
-}
-
-// What the host does before init: validate the table, then apply the schema's defaults.
-moss::sdk::Result<std::shared_ptr<LLMBackend>> create_backend(
-    const std::shared_ptr<moss::Library>& library, const json& table_in) {
-  static moss::sdk::NullLogger logger;
-  static Host host;
-  auto schema = moss::JsonSchema::compile(library->manifest().config_schema_json, "replay");
-  REQUIRE(schema.ok());
-  json table = table_in;
-  REQUIRE(schema.value().validate(table).empty());
-  schema.value().apply_defaults(table);
-  moss::sdk::InitContext context;
-  context.instance_name = "replay";
-  context.config_json = table.dump();
-  context.logger = &logger;
-  context.host = &host;
-  return moss::create_object<LLMBackend>(library, context);
-}
 
 std::string write_file(const moss::test::TempDir& dir, const std::string& content) {
   auto path = dir / "exchanges.jsonl";
@@ -66,7 +34,7 @@ moss::sdk::ChatRequest ask(const std::string& text) {
 }  // namespace
 
 TEST_CASE("the llm-replay file declares its name and only the llm_backend kind", "[replay][load]") {
-  auto library = load_plugin();
+  auto library = load_plugin(MOSS_PLUGIN_FILE);
   CHECK(library->manifest().name == "llm-replay");
   CHECK(library->manifest().kinds == static_cast<std::uint32_t>(moss::sdk::Kind::llm_backend));
 }
@@ -78,7 +46,7 @@ TEST_CASE("the loaded backend answers from its file in the default match mode", 
       R"({"match": "capital", "response": {"content": "Paris"}, "usage": {"prompt_tokens": 9, "completion_tokens": 1}})"
       "\n"
       R"({"match": "", "response": {"content": "fallback"}})");
-  auto backend = create_backend(load_plugin(), {{"file", file}});
+  auto backend = try_create<LLMBackend>(load_plugin(MOSS_PLUGIN_FILE), json{{"file", file}}.dump());
   REQUIRE(backend.ok());
   auto info = backend.value()->info();
   REQUIRE(info.ok());
@@ -99,7 +67,7 @@ TEST_CASE("the loaded backend refuses a malformed replay file at init with its l
                                            "\n"
                                            R"({"match": ")"
                                            "\n");
-  auto backend = create_backend(load_plugin(), {{"file", file}});
+  auto backend = try_create<LLMBackend>(load_plugin(MOSS_PLUGIN_FILE), json{{"file", file}}.dump());
   REQUIRE_FALSE(backend.ok());
   CHECK(backend.status().code() == moss::sdk::Code::invalid_argument);
   CHECK_THAT(backend.status().message(), Contains(file + ":2: not valid JSON"));
@@ -107,15 +75,16 @@ TEST_CASE("the loaded backend refuses a malformed replay file at init with its l
 
 TEST_CASE("the loaded backend does not offer fine-tuning", "[replay][load]") {
   moss::test::TempDir dir;
-  auto backend = create_backend(load_plugin(),
-                                {{"file", write_file(dir, R"({"match": "", "response": {}})")}});
+  auto backend = try_create<LLMBackend>(
+      load_plugin(MOSS_PLUGIN_FILE),
+      json{{"file", write_file(dir, R"({"match": "", "response": {}})")}}.dump());
   REQUIRE(backend.ok());
   CHECK(backend.value()->submit_fine_tune("{}", "m").status().code() ==
         moss::sdk::Code::unimplemented);
 }
 
 TEST_CASE("the llm-replay config schema requires a file and knows the modes", "[replay][load]") {
-  auto library = load_plugin();
+  auto library = load_plugin(MOSS_PLUGIN_FILE);
   auto schema = moss::JsonSchema::compile(library->manifest().config_schema_json, "replay");
   REQUIRE(schema.ok());
   CHECK_FALSE(schema.value().validate(json::object()).empty());

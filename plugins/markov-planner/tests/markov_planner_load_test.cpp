@@ -4,53 +4,15 @@
 #include <moss/sdk/sdk.hpp>
 #include <nlohmann/json.hpp>
 
-#include <memory>
-#include <string>
-
-#include "loader/loader.hpp"
+#include "plugin_harness.hpp"
 #include "util/json_schema.hpp"
 
-using moss::sdk::PlannedCall;
 using moss::sdk::Planner;
+using moss::test::create;
+using moss::test::load_plugin;
 using nlohmann::json;
 
 namespace {
-
-class Host final : public moss::sdk::HostServices {
- public:
-  moss::sdk::Result<moss::sdk::ChatResponse> chat(const moss::sdk::ChatRequest&) noexcept override {
-    return moss::sdk::Status(moss::sdk::Code::unavailable, "no backend in this test");
-  }
-  std::int64_t now_ms() const noexcept override { return 0; }
-};
-
-std::shared_ptr<moss::Library> load_plugin() {
-  auto library = moss::Library::load(MOSS_PLUGIN_FILE);
-  INFO(library.status().to_string());
-  REQUIRE(library.ok());
-  return library.value();
-}
-
-// What the host does before init: validate the table, then apply the schema's defaults.
-std::shared_ptr<Planner> create_planner(const std::shared_ptr<moss::Library>& library,
-                                        const std::string& table_json) {
-  static moss::sdk::NullLogger logger;
-  static Host host;
-  auto schema = moss::JsonSchema::compile(library->manifest().config_schema_json, "planner");
-  REQUIRE(schema.ok());
-  json table = json::parse(table_json);
-  REQUIRE(schema.value().validate(table).empty());
-  schema.value().apply_defaults(table);
-  moss::sdk::InitContext context;
-  context.instance_name = "planner";
-  context.config_json = table.dump();
-  context.logger = &logger;
-  context.host = &host;
-  auto planner = moss::create_object<Planner>(library, context);
-  INFO(planner.status().to_string());
-  REQUIRE(planner.ok());
-  return planner.value();
-}
 
 // search -> fetch 3 times out of 4, search -> summarize once.
 void teach(Planner& planner) {
@@ -63,14 +25,14 @@ void teach(Planner& planner) {
 
 TEST_CASE("the markov-planner file declares its name and only the planner kind",
           "[planner][load]") {
-  auto library = load_plugin();
+  auto library = load_plugin(MOSS_PLUGIN_FILE);
   CHECK(library->manifest().name == "markov-planner");
   CHECK(library->manifest().kinds == static_cast<std::uint32_t>(moss::sdk::Kind::planner));
 }
 
 TEST_CASE("the loaded planner predicts with the schema's default confidence floor",
           "[planner][load]") {
-  auto planner = create_planner(load_plugin(), "{}");
+  auto planner = create<Planner>(load_plugin(MOSS_PLUGIN_FILE));
   teach(*planner);
   auto predictions = planner->predict({"search", "{}"}, 0, -1.0);
   REQUIRE(predictions.ok());
@@ -80,24 +42,24 @@ TEST_CASE("the loaded planner predicts with the schema's default confidence floo
 }
 
 TEST_CASE("the loaded planner uses its configured confidence floor", "[planner][load]") {
-  auto planner = create_planner(load_plugin(), R"({"min_confidence":0.2})");
+  auto planner = create<Planner>(load_plugin(MOSS_PLUGIN_FILE), R"({"min_confidence":0.2})");
   teach(*planner);
   CHECK(planner->predict({"search", "{}"}, 0, -1.0).value().size() == 2);
 }
 
 TEST_CASE("the loaded planner's counts move to another instance through export and import",
           "[planner][load]") {
-  auto library = load_plugin();
-  auto first = create_planner(library, "{}");
+  auto library = load_plugin(MOSS_PLUGIN_FILE);
+  auto first = create<Planner>(library);
   teach(*first);
-  auto second = create_planner(library, "{}");
+  auto second = create<Planner>(library);
   REQUIRE(second->import_state(first->export_state().value()).ok());
   CHECK(json::parse(second->stats().value())["transitions"] == 4);
   CHECK(second->predict({"search", "{}"}, 3, 0.0).value().size() == 2);
 }
 
 TEST_CASE("the markov-planner config schema refuses a zero speculation limit", "[planner][load]") {
-  auto library = load_plugin();
+  auto library = load_plugin(MOSS_PLUGIN_FILE);
   auto schema = moss::JsonSchema::compile(library->manifest().config_schema_json, "planner");
   REQUIRE(schema.ok());
   CHECK_FALSE(schema.value().validate(json::parse(R"({"max_speculations":0})")).empty());

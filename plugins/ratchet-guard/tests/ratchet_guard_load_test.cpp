@@ -4,57 +4,23 @@
 #include <moss/sdk/sdk.hpp>
 #include <nlohmann/json.hpp>
 
-#include <memory>
-#include <string>
+#include <utility>
 
-#include "loader/loader.hpp"
+#include "plugin_harness.hpp"
 #include "util/json_schema.hpp"
 
 using moss::sdk::Guard;
 using moss::sdk::GuardState;
+using moss::test::create;
+using moss::test::load_plugin;
 using nlohmann::json;
 
 namespace {
-
-class Host final : public moss::sdk::HostServices {
- public:
-  moss::sdk::Result<moss::sdk::ChatResponse> chat(const moss::sdk::ChatRequest&) noexcept override {
-    return moss::sdk::Status(moss::sdk::Code::unavailable, "no backend in this test");
-  }
-  std::int64_t now_ms() const noexcept override { return 0; }
-};
-
-std::shared_ptr<moss::Library> load_plugin() {
-  auto library = moss::Library::load(MOSS_PLUGIN_FILE);
-  INFO(library.status().to_string());
-  REQUIRE(library.ok());
-  return library.value();
-}
 
 moss::JsonSchema config_schema(const moss::Library& library) {
   auto schema = moss::JsonSchema::compile(library.manifest().config_schema_json, "ratchet-guard");
   REQUIRE(schema.ok());
   return std::move(schema.value());
-}
-
-// What the host does before init: validate the table, then apply the schema's defaults.
-std::shared_ptr<Guard> create_guard(const std::shared_ptr<moss::Library>& library,
-                                    const std::string& table_json) {
-  static moss::sdk::NullLogger logger;
-  static Host host;
-  auto schema = config_schema(*library);
-  json table = json::parse(table_json);
-  REQUIRE(schema.validate(table).empty());
-  schema.apply_defaults(table);
-  moss::sdk::InitContext context;
-  context.instance_name = "ratchet";
-  context.config_json = table.dump();
-  context.logger = &logger;
-  context.host = &host;
-  auto guard = moss::create_object<Guard>(library, context);
-  INFO(guard.status().to_string());
-  REQUIRE(guard.ok());
-  return guard.value();
 }
 
 moss::sdk::Verdict record(Guard& guard, double score, std::int64_t now_ms) {
@@ -67,13 +33,13 @@ moss::sdk::Verdict record(Guard& guard, double score, std::int64_t now_ms) {
 }  // namespace
 
 TEST_CASE("the ratchet-guard file declares its name and only the guard kind", "[ratchet][load]") {
-  auto library = load_plugin();
+  auto library = load_plugin(MOSS_PLUGIN_FILE);
   CHECK(library->manifest().name == "ratchet-guard");
   CHECK(library->manifest().kinds == static_cast<std::uint32_t>(moss::sdk::Kind::guard));
 }
 
 TEST_CASE("the loaded guard starts from the schema's default ratchet point", "[ratchet][load]") {
-  auto guard = create_guard(load_plugin(), "{}");
+  auto guard = create<Guard>(load_plugin(MOSS_PLUGIN_FILE));
   auto stats = guard->stats();
   REQUIRE(stats.ok());
   CHECK(json::parse(stats.value())["ratchet_point"] == 0.8);
@@ -81,7 +47,8 @@ TEST_CASE("the loaded guard starts from the schema's default ratchet point", "[r
 }
 
 TEST_CASE("the loaded guard locks by its configured threshold and duration", "[ratchet][load]") {
-  auto guard = create_guard(load_plugin(), R"({"lock_threshold":1,"lock_duration_s":10})");
+  auto guard =
+      create<Guard>(load_plugin(MOSS_PLUGIN_FILE), R"({"lock_threshold":1,"lock_duration_s":10})");
   CHECK(record(*guard, 0.1, 1000).lock_until_ms == 11000);
   moss::sdk::GuardTask task;
   task.now_ms = 10999;
@@ -92,12 +59,12 @@ TEST_CASE("the loaded guard locks by its configured threshold and duration", "[r
 
 TEST_CASE("the loaded guard's state moves to another instance through export and import",
           "[ratchet][load]") {
-  auto library = load_plugin();
-  auto first = create_guard(library, "{}");
+  auto library = load_plugin(MOSS_PLUGIN_FILE);
+  auto first = create<Guard>(library);
   record(*first, 0.93, 5);
   auto exported = first->export_state();
   REQUIRE(exported.ok());
-  auto second = create_guard(library, "{}");
+  auto second = create<Guard>(library);
   REQUIRE(second->import_state(exported.value()).ok());
   CHECK(json::parse(second->stats().value())["ratchet_point"] == 0.93);
   auto refused = second->import_state("{}");
@@ -105,7 +72,7 @@ TEST_CASE("the loaded guard's state moves to another instance through export and
 }
 
 TEST_CASE("the loaded guard has no post-check of its own", "[ratchet][load]") {
-  auto guard = create_guard(load_plugin(), "{}");
+  auto guard = create<Guard>(load_plugin(MOSS_PLUGIN_FILE));
   auto post = guard->post_check({}, {});
   REQUIRE(post.ok());
   CHECK(post.value().allowed);
@@ -113,7 +80,7 @@ TEST_CASE("the loaded guard has no post-check of its own", "[ratchet][load]") {
 
 TEST_CASE("the ratchet-guard config schema refuses an unknown policy and a zero point",
           "[ratchet][load]") {
-  auto schema = config_schema(*load_plugin());
+  auto schema = config_schema(*load_plugin(MOSS_PLUGIN_FILE));
   CHECK_FALSE(schema.validate(json::parse(R"({"baseline_policy":"min"})")).empty());
   CHECK_FALSE(schema.validate(json::parse(R"({"initial_score":0})")).empty());
   CHECK_FALSE(schema.validate(json::parse(R"({"lock_duration":300})")).empty());
