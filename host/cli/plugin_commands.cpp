@@ -118,9 +118,11 @@ int call(Context& context) {
 
   std::string instance = context.positional("instance");
   std::string args = context.options.count("args") ? context.positional("args") : "{}";
-  auto version = plugins.active(instance);
-  if (!version.ok()) return fail(context, version.status(), exit_code_for(version.status()));
-  auto* tool = version.value()->get<sdk::Tool>();
+  auto slot = plugins.slot(instance);
+  if (!slot.ok()) return fail(context, slot.status(), exit_code_for(slot.status()));
+  Lease lease = slot.value()->lease("Tool::invoke");
+  if (!lease.ok()) return fail(context, lease.status(), kExitFailure);
+  auto* tool = lease->get<sdk::Tool>();
   if (tool == nullptr) {
     return fail(context, Status(Code::invalid_argument, "plugin '" + instance + "' is not a tool"),
                 kExitUsage);
@@ -130,10 +132,7 @@ int call(Context& context) {
     return fail(context, Status(Code::invalid_argument, "arguments must be a JSON object"),
                 kExitUsage);
   }
-  sdk::Result<sdk::ToolInfo> info = [&] {
-    PluginCallScope scope(version.value()->call_site(), "Tool::info");
-    return tool->info();
-  }();
+  sdk::Result<sdk::ToolInfo> info = tool->info();
   if (!info.ok()) return fail(context, info.status(), kExitFailure);
   auto schema = JsonSchema::compile(info->input_schema_json, "tool '" + info->name + "' input");
   if (!schema.ok()) return fail(context, schema.status(), kExitFailure);
@@ -145,10 +144,7 @@ int call(Context& context) {
     return fail(context, Status(Code::invalid_argument, message), kExitUsage);
   }
 
-  sdk::Result<std::string> result = [&] {
-    PluginCallScope scope(version.value()->call_site(), "Tool::invoke");
-    return tool->invoke(parsed.dump());
-  }();
+  sdk::Result<std::string> result = tool->invoke(parsed.dump());
   if (!result.ok()) return fail(context, result.status(), kExitFailure);
   nlohmann::json value = nlohmann::json::parse(result.value(), nullptr, false);
   if (value.is_discarded()) {

@@ -1,6 +1,9 @@
 // Fatal-signal reporting. The handler uses only async-signal-safe calls (write, raise) and
-// reads only data formatted before the call started.
+// reads only data formatted before the call started (the lease stack, the version's text).
 #include "runtime/crash_guard.hpp"
+
+#include "runtime/lease.hpp"
+#include "runtime/loaded_version.hpp"
 
 #include <signal.h>
 #include <string.h>
@@ -12,9 +15,6 @@
 
 namespace moss {
 namespace {
-
-thread_local const PluginCallSite* t_site = nullptr;
-thread_local const char* t_method = nullptr;
 
 void write_text(const char* text) {
   size_t length = ::strlen(text);
@@ -40,11 +40,13 @@ const char* signal_name(int sig) {
 void on_fatal_signal(int sig) {
   write_text("moss: fatal signal ");
   write_text(signal_name(sig));
-  if (t_site != nullptr) {
+  const char* method = nullptr;
+  const LoadedVersion* version = current_call_version(&method);
+  if (version != nullptr) {
     write_text(" in plugin ");
-    write_text(t_site->text());
+    write_text(version->call_site().text());
     write_text(" during ");
-    write_text(t_method != nullptr ? t_method : "a call");
+    write_text(method != nullptr ? method : "a call");
   } else {
     write_text(" outside any plugin call");
   }
@@ -60,17 +62,6 @@ PluginCallSite::PluginCallSite(const std::string& instance, const std::string& v
                                const std::string& file) {
   std::snprintf(text_, sizeof text_, "'%s' (version %.12s, file %s)", instance.c_str(),
                 version.c_str(), file.c_str());
-}
-
-PluginCallScope::PluginCallScope(const PluginCallSite& site, const char* method) noexcept
-    : previous_site_(t_site), previous_method_(t_method) {
-  t_site = &site;
-  t_method = method;
-}
-
-PluginCallScope::~PluginCallScope() {
-  t_site = previous_site_;
-  t_method = previous_method_;
 }
 
 void install_crash_reporter() {

@@ -28,14 +28,15 @@ sdk::Result<sdk::ChatResponse> HostServicesImpl::chat(const sdk::ChatRequest& re
       }
       if (name.empty()) return Status(Code::unavailable, "no LLM backend plugin is loaded");
     }
-    auto version = plugins_.active(name);
-    if (!version.ok()) return version.status();
-    auto* backend = version.value()->get<sdk::LLMBackend>();
+    auto slot = plugins_.slot(name);
+    if (!slot.ok()) return slot.status();
+    Lease lease = slot.value()->lease("LLMBackend::chat");
+    if (!lease.ok()) return lease.status();
+    auto* backend = lease->get<sdk::LLMBackend>();
     if (backend == nullptr) {
       return Status(Code::failed_precondition,
                     "llm_backend '" + name + "' is not an LLM backend plugin");
     }
-    PluginCallScope scope(version.value()->call_site(), "LLMBackend::chat");
     return backend->chat(request, nullptr);
   } catch (const std::exception& e) {
     return Status(Code::internal, std::string("host chat failed: ") + e.what());

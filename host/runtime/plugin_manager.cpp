@@ -14,29 +14,6 @@
 
 namespace moss {
 
-LoadedVersion::LoadedVersion(std::string instance, std::int64_t version_id,
-                             std::shared_ptr<Library> library)
-    : instance_(std::move(instance)),
-      version_id_(version_id),
-      library_(std::move(library)),
-      call_site_(instance_, library_->sha256(), library_->label()) {}
-
-Status LoadedVersion::create_objects(const sdk::InitContext& context) {
-  for (sdk::Kind kind : sdk::kAllKinds) {
-    if (!manifest().implements(kind)) continue;
-    PluginCallScope scope(call_site_, "create and init");
-    auto object = library_->create(kind);
-    if (!object.ok()) return object.status();
-    Status init = object.value()->init(context);
-    if (!init.ok()) {
-      return Status(init.code(), library_->label() + ": " + sdk::kind_name(kind) +
-                                     " init failed: " + init.message());
-    }
-    objects_[kind_index(kind)] = std::move(object.value());
-  }
-  return Status();
-}
-
 PluginManager::PluginManager(const Config& config, Registry& registry)
     : config_(config),
       registry_(registry),
@@ -175,7 +152,8 @@ Status PluginManager::load_instance(const PluginConfig& plugin, Instance& instan
   std::filesystem::create_directories(context.state_dir, ec);
   Status created = version->create_objects(context);
   if (!created.ok()) return created;
-  instance.version = std::move(version);
+  instance.slot = std::make_unique<Slot>(plugin.instance);
+  instance.slot->publish(std::move(version));
   return Status();
 }
 
@@ -237,17 +215,17 @@ std::vector<InstanceStatus> PluginManager::status() const {
   return out;
 }
 
-Result<std::shared_ptr<const LoadedVersion>> PluginManager::active(const std::string& name) const {
+Result<Slot*> PluginManager::slot(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = instances_.find(name);
   if (it == instances_.end()) {
     return Status(Code::not_found, "no plugin instance named '" + name + "'");
   }
-  if (!it->second.version) {
+  if (!it->second.slot) {
     return Status(Code::failed_precondition,
                   "plugin '" + name + "' is disabled: " + it->second.status.error);
   }
-  return it->second.version;
+  return it->second.slot.get();
 }
 
 }  // namespace moss

@@ -2,7 +2,6 @@
 // disables (and records) the ones that fail, and keeps the others running.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -17,7 +16,8 @@
 #include "config/config.hpp"
 #include "loader/loader.hpp"
 #include "logging/logging.hpp"
-#include "runtime/crash_guard.hpp"
+#include "runtime/loaded_version.hpp"
+#include "runtime/slot.hpp"
 #include "runtime/version_store.hpp"
 #include "util/status.hpp"
 
@@ -25,42 +25,6 @@ namespace moss {
 
 class Registry;
 class HostServicesImpl;
-
-inline constexpr std::size_t kKindCount = std::size(sdk::kAllKinds);
-
-// Index of a kind in kAllKinds (its bit position).
-constexpr std::size_t kind_index(sdk::Kind kind) {
-  return static_cast<std::size_t>(std::countr_zero(static_cast<std::uint32_t>(kind)));
-}
-
-// One loaded, initialised version of a plugin instance: its library and one object per kind.
-// Objects hold the library, so it stays loaded while any of them is referenced.
-class LoadedVersion {
- public:
-  LoadedVersion(std::string instance, std::int64_t version_id, std::shared_ptr<Library> library);
-
-  const std::string& instance() const { return instance_; }
-  std::int64_t version_id() const { return version_id_; }
-  const Library& library() const { return *library_; }
-  const PluginManifest& manifest() const { return library_->manifest(); }
-  const PluginCallSite& call_site() const { return call_site_; }
-
-  // The object implementing I, or null if this plugin does not implement I's kind.
-  template <class I>
-  I* get() const {
-    return static_cast<I*>(objects_[kind_index(I::kKind)].get());
-  }
-
-  // Creates and initialises one object per kind the plugin implements.
-  Status create_objects(const sdk::InitContext& context);
-
- private:
-  std::string instance_;
-  std::int64_t version_id_;
-  std::shared_ptr<Library> library_;
-  PluginCallSite call_site_;
-  std::array<std::shared_ptr<sdk::PluginObject>, kKindCount> objects_;
-};
 
 enum class InstanceState {
   active = 1,    // loaded and serving
@@ -90,15 +54,17 @@ class PluginManager {
   std::size_t start();
 
   std::vector<InstanceStatus> status() const;
-  // The serving version of `instance`, or not_found / failed_precondition (disabled).
-  Result<std::shared_ptr<const LoadedVersion>> active(const std::string& instance) const;
+  // The slot serving `instance`: lease it for each call. not_found if there is no such
+  // instance; failed_precondition (with the reason) if it is disabled. The slot lives as long
+  // as the manager.
+  Result<Slot*> slot(const std::string& instance) const;
 
   sdk::HostServices& host_services();
 
  private:
   struct Instance {
     InstanceStatus status;
-    std::shared_ptr<const LoadedVersion> version;
+    std::unique_ptr<Slot> slot;  // null while disabled
   };
 
   // Where each configured instance's file is, including plugins found in plugin_dirs.
