@@ -60,6 +60,30 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_plugin ON events (plugin, id);
 )sql"},
+    {"ratchet state and evaluations", R"sql(
+CREATE TABLE ratchet_state (
+  plugin TEXT PRIMARY KEY REFERENCES plugins(name),
+  state_json TEXT NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE TABLE evaluations (
+  id INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  plugin TEXT NOT NULL REFERENCES plugins(name),
+  version_id INTEGER NOT NULL REFERENCES versions(id),
+  actor TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT '',
+  score REAL,
+  passed INTEGER NOT NULL DEFAULT 0,
+  total INTEGER NOT NULL DEFAULT 0,
+  verdict TEXT NOT NULL DEFAULT '',
+  report_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX evaluations_by_version ON evaluations (version_id, id);
+CREATE INDEX evaluations_by_plugin ON evaluations (plugin, id);
+)sql"},
 };
 
 // "moss" in ASCII. Stamped into the file header so that a SQLite database of another
@@ -147,6 +171,30 @@ Status check_data_json(const std::string& data_json) {
   return Status(Code::invalid_argument, "event data must be a JSON object, got: " + quoted);
 }
 
+Status check_attachments(const Attachments& attachments) {
+  if (attachments.ratchet_state_json) {
+    nlohmann::json state = nlohmann::json::parse(*attachments.ratchet_state_json, nullptr, false);
+    if (state.is_discarded() || !state.is_object()) {
+      return Status(Code::invalid_argument, "a ratchet state must be a JSON object");
+    }
+  }
+  if (const auto& e = attachments.evaluation) {
+    if (e->purpose.empty() || e->outcome.empty()) {
+      return Status(Code::invalid_argument, "an evaluation needs a purpose and an outcome");
+    }
+    Status actor = check_actor(e->actor);
+    if (!actor.ok()) return actor;
+    nlohmann::json report = nlohmann::json::parse(e->report_json, nullptr, false);
+    if (report.is_discarded() || !report.is_object()) {
+      return Status(Code::invalid_argument, "an evaluation report must be a JSON object");
+    }
+    if (e->score && !(*e->score >= 0.0 && *e->score <= 1.0)) {
+      return Status(Code::invalid_argument, "an evaluation score must be in [0,1]");
+    }
+  }
+  return Status();
+}
+
 // Paths may hold bytes that are not UTF-8; they are replaced rather than thrown about.
 std::string json_text(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -202,6 +250,24 @@ Result<VersionRow> read_version(const Statement& row) {
   version.created_at_ms = row.column_int64(10);
   version.updated_at_ms = row.column_int64(11);
   return version;
+}
+
+Result<EvaluationRow> read_evaluation(const Statement& row) {
+  EvaluationRow e;
+  e.id = row.column_int64(0);
+  e.at_ms = row.column_int64(1);
+  e.plugin = row.column_text(2);
+  e.version_id = row.column_int64(3);
+  e.actor = row.column_text(4);
+  e.purpose = row.column_text(5);
+  e.outcome = row.column_text(6);
+  e.detail = row.column_text(7);
+  if (!row.column_is_null(8)) e.score = row.column_double(8);
+  e.passed = row.column_int64(9);
+  e.total = row.column_int64(10);
+  e.verdict = row.column_text(11);
+  e.report_json = row.column_text(12);
+  return e;
 }
 
 Result<EventRow> read_event(const Statement& row) {
@@ -391,6 +457,7 @@ struct Registry::Change {
   const std::string& actor;
   const std::string& reason;
   const std::string& data_json;
+  const Attachments& attachments;
 };
 
 Registry::Registry(std::unique_ptr<Database> database, std::function<std::int64_t()> now_ms)
@@ -555,22 +622,24 @@ Result<VersionRow> Registry::register_version(const std::string& plugin, const N
 Result<VersionRow> Registry::transition(std::int64_t version_id, VersionState to,
                                         const std::string& actor, const std::string& reason,
                                         const std::string& data_json,
-                                        std::optional<VersionState> expected_from) {
-  return change_state(version_id, to, Change{actor, reason, data_json}, expected_from,
+                                        std::optional<VersionState> expected_from,
+                                        const Attachments& attachments) {
+  return change_state(version_id, to, Change{actor, reason, data_json, attachments}, expected_from,
                       VersionState::retired);
 }
 
 Result<VersionRow> Registry::activate(std::int64_t version_id, const std::string& actor,
                                       const std::string& reason, const std::string& data_json,
-                                      VersionState demote_previous_to) {
+                                      VersionState demote_previous_to,
+                                      const Attachments& attachments) {
   if (demote_previous_to != VersionState::retired &&
       demote_previous_to != VersionState::rolled_back) {
     return Status(Code::invalid_argument,
                   "the version an activation replaces becomes retired or rolled_back, not " +
                       std::string(to_string(demote_previous_to)));
   }
-  return change_state(version_id, VersionState::active, Change{actor, reason, data_json}, {},
-                      demote_previous_to);
+  return change_state(version_id, VersionState::active,
+                      Change{actor, reason, data_json, attachments}, {}, demote_previous_to);
 }
 
 Result<VersionRow> Registry::change_state(std::int64_t version_id, VersionState to,
@@ -579,6 +648,7 @@ Result<VersionRow> Registry::change_state(std::int64_t version_id, VersionState 
                                           VersionState demote_previous_to) {
   Status valid = check_actor(change.actor);
   if (valid.ok()) valid = check_data_json(change.data_json);
+  if (valid.ok()) valid = check_attachments(change.attachments);
   if (!valid.ok()) return valid;
 
   std::lock_guard<std::mutex> lock(mutex_);
@@ -641,6 +711,8 @@ Result<VersionRow> Registry::change_state(std::int64_t version_id, VersionState 
         version->plugin, new_serving_id, now);
     if (!pointed.ok()) return pointed;
   }
+  Status attached = write_attachments(version->plugin, change.attachments, now);
+  if (!attached.ok()) return attached;
   auto row = find_version(version_id);
   if (!row.ok()) return row.status();
   Status committed = transaction->commit();
@@ -681,6 +753,103 @@ Status Registry::record_event(const NewEvent& event) {
   if (!valid.ok()) return valid;
   std::lock_guard<std::mutex> lock(mutex_);
   return insert_event(event, now_ms_());
+}
+
+Status Registry::write_attachments(const std::string& plugin, const Attachments& attachments,
+                                   std::int64_t at_ms) {
+  if (attachments.ratchet_state_json) {
+    Status saved = database_->execute(
+        "INSERT INTO ratchet_state (plugin, state_json, updated_at_ms) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (plugin) DO UPDATE SET state_json = ?2, updated_at_ms = ?3",
+        plugin, *attachments.ratchet_state_json, at_ms);
+    if (!saved.ok()) return saved;
+  }
+  if (const auto& e = attachments.evaluation) {
+    Status saved = database_->execute(
+        "INSERT INTO evaluations (at_ms, plugin, version_id, actor, purpose, outcome, detail, "
+        "score, passed, total, verdict, report_json) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        at_ms, plugin, e->version_id, e->actor, e->purpose, e->outcome, e->detail, e->score,
+        e->passed, e->total, e->verdict, e->report_json);
+    if (!saved.ok()) return saved;
+  }
+  return Status();
+}
+
+Result<std::int64_t> Registry::record_evaluation(
+    const NewEvaluation& evaluation, const std::optional<std::string>& ratchet_state_json) {
+  Attachments attachments{ratchet_state_json, evaluation};
+  Status valid = check_attachments(attachments);
+  if (!valid.ok()) return valid;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto transaction = Transaction::begin(*database_);
+  if (!transaction.ok()) return transaction.status();
+  auto version = find_version(evaluation.version_id);
+  if (!version.ok()) return version.status();
+  if (version->plugin != evaluation.plugin) {
+    return Status(Code::invalid_argument, version_label(version.value()) +
+                                              " is not a version of '" + evaluation.plugin + "'");
+  }
+  Status written = write_attachments(evaluation.plugin, attachments, now_ms_());
+  if (!written.ok()) return written;
+  std::int64_t id = database_->last_insert_rowid();
+  Status committed = transaction->commit();
+  if (!committed.ok()) return committed;
+  return id;
+}
+
+Status Registry::save_ratchet_state(const std::string& plugin, const std::string& state_json,
+                                    const std::string& actor, const std::string& reason) {
+  Attachments attachments{state_json, std::nullopt};
+  Status valid = check_actor(actor);
+  if (valid.ok()) valid = check_attachments(attachments);
+  if (!valid.ok()) return valid;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto transaction = Transaction::begin(*database_);
+  if (!transaction.ok()) return transaction.status();
+  auto owner = find_plugin(plugin);
+  if (!owner.ok()) return owner.status();
+  const std::int64_t now = now_ms_();
+  Status written = write_attachments(plugin, attachments, now);
+  if (!written.ok()) return written;
+  NewEvent event;
+  event.plugin = plugin;
+  event.type = "ratchet_state_changed";
+  event.actor = actor;
+  event.reason = reason;
+  event.data_json = state_json;
+  Status recorded = insert_event(event, now);
+  if (!recorded.ok()) return recorded;
+  return transaction->commit();
+}
+
+Result<std::optional<std::string>> Registry::ratchet_state(const std::string& plugin) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto owner = find_plugin(plugin);
+  if (!owner.ok()) return owner.status();
+  return select_one<std::string>(
+      *database_, "SELECT state_json FROM ratchet_state WHERE plugin = ?1",
+      [](const Statement& row) { return Result<std::string>(row.column_text(0)); }, plugin);
+}
+
+Result<std::vector<EvaluationRow>> Registry::evaluations(const std::string& plugin, int limit,
+                                                         std::int64_t version_id) {
+  if (limit <= 0) return Status(Code::invalid_argument, "evaluations: limit must be positive");
+  std::lock_guard<std::mutex> lock(mutex_);
+  static const std::string kColumns =
+      "id, at_ms, plugin, version_id, actor, purpose, outcome, detail, score, passed, total, "
+      "verdict, report_json";
+  if (version_id != 0) {
+    return select_rows<EvaluationRow>(*database_,
+                                      "SELECT " + kColumns +
+                                          " FROM evaluations WHERE version_id = ?1 AND plugin = ?2 "
+                                          "ORDER BY id DESC LIMIT ?3",
+                                      read_evaluation, version_id, plugin, limit);
+  }
+  return select_rows<EvaluationRow>(
+      *database_,
+      "SELECT " + kColumns + " FROM evaluations WHERE plugin = ?1 ORDER BY id DESC LIMIT ?2",
+      read_evaluation, plugin, limit);
 }
 
 Status Registry::insert_event(const NewEvent& event, std::int64_t at_ms) {

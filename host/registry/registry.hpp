@@ -129,6 +129,33 @@ struct EventRow {
   std::string data_json;
 };
 
+// One evaluation of a version's suite (or of a probation window of live calls).
+struct NewEvaluation {
+  std::string plugin;
+  std::int64_t version_id = 0;
+  std::string actor;
+  std::string purpose;          // candidate | baseline | sample | probation
+  std::string outcome;          // ok, or why the run did not complete: crashed, timeout, ...
+  std::string detail;           // the exact reason (signal name, limit hit, loader error)
+  std::optional<double> score;  // in [0,1]; empty when the run did not complete
+  std::int64_t passed = 0;
+  std::int64_t total = 0;
+  std::string verdict;             // the gate's verdict: NOMINAL, WARNING, CRITICAL, LOCKED, ...
+  std::string report_json = "{}";  // per-case results and anything else worth keeping
+};
+
+struct EvaluationRow : NewEvaluation {
+  std::int64_t id = 0;
+  std::int64_t at_ms = 0;
+};
+
+// Facts written in the same transaction as a state change, so that a crash can never leave
+// a verdict without its consequence (or the other way round).
+struct Attachments {
+  std::optional<std::string> ratchet_state_json;  // the plugin's Ratchet state after the verdict
+  std::optional<NewEvaluation> evaluation;        // the evaluation behind the change
+};
+
 // One step of the schema: `sql` takes the schema from version N to N+1, where N is the
 // step's index in the list. Steps are only ever appended.
 struct Migration {
@@ -193,19 +220,34 @@ class Registry {
   // the plugin's active version.
   Result<VersionRow> transition(std::int64_t version_id, VersionState to, const std::string& actor,
                                 const std::string& reason, const std::string& data_json = "{}",
-                                std::optional<VersionState> expected_from = {});
+                                std::optional<VersionState> expected_from = {},
+                                const Attachments& attachments = {});
 
   // Makes a version active, demoting the version that served before to `demote_previous_to`
   // (retired for a promotion, rolled_back for a rollback). One event per changed version.
   Result<VersionRow> activate(std::int64_t version_id, const std::string& actor,
                               const std::string& reason, const std::string& data_json = "{}",
-                              VersionState demote_previous_to = VersionState::retired);
+                              VersionState demote_previous_to = VersionState::retired,
+                              const Attachments& attachments = {});
 
   // Enables or disables a plugin; disabling keeps `reason`. No event if nothing changes.
   Status set_enabled(const std::string& plugin, bool enabled, const std::string& actor,
                      const std::string& reason);
 
   Status record_event(const NewEvent& event);
+
+  // Records an evaluation (and the Ratchet state it produced, if any) that changes no
+  // version's state, e.g. a baseline measurement. Returns its id.
+  Result<std::int64_t> record_evaluation(const NewEvaluation& evaluation,
+                                         const std::optional<std::string>& ratchet_state_json = {});
+  // Replaces the plugin's Ratchet state (e.g. a reset), with an event.
+  Status save_ratchet_state(const std::string& plugin, const std::string& state_json,
+                            const std::string& actor, const std::string& reason);
+  // The plugin's Ratchet state; empty before the first verdict.
+  Result<std::optional<std::string>> ratchet_state(const std::string& plugin);
+  // Newest first: at most `limit` evaluations of `plugin`, or of one version if given.
+  Result<std::vector<EvaluationRow>> evaluations(const std::string& plugin, int limit,
+                                                 std::int64_t version_id = 0);
 
   // Queries. A plugin or version that does not exist is not_found.
   Result<std::vector<PluginRow>> plugins();  // by name
@@ -239,6 +281,8 @@ class Registry {
                                   std::optional<VersionState> expected_from,
                                   VersionState demote_previous_to);
   Status insert_event(const NewEvent& event, std::int64_t at_ms);
+  Status write_attachments(const std::string& plugin, const Attachments& attachments,
+                           std::int64_t at_ms);
   Result<PluginRow> find_plugin(const std::string& name);
   Result<VersionRow> find_version(std::int64_t id);
 

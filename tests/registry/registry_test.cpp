@@ -1007,3 +1007,91 @@ TEST_CASE_METHOD(RegistryTest, "check_consistency reports a version of an unregi
   CHECK(status.code() == Code::failed_precondition);
   CHECK_THAT(status.message(), Contains("belongs to plugin 'ghost', which is not registered"));
 }
+
+namespace {
+
+moss::NewEvaluation evaluation_of(std::int64_t version_id, double score) {
+  moss::NewEvaluation e;
+  e.plugin = "text";
+  e.version_id = version_id;
+  e.actor = "evolution";
+  e.purpose = "candidate";
+  e.outcome = "ok";
+  e.score = score;
+  e.passed = 9;
+  e.total = 10;
+  e.verdict = "NOMINAL";
+  e.report_json = R"({"cases":[]})";
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(RegistryTest,
+                 "a promotion writes its evaluation and ratchet state in the same transaction",
+                 "[registry][ratchet]") {
+  auto registry = open();
+  std::int64_t id = add_evaluated(*registry, "text", "aaaa");
+  moss::Attachments attachments;
+  attachments.ratchet_state_json = R"({"ratchet_point":0.9})";
+  attachments.evaluation = evaluation_of(id, 0.9);
+  REQUIRE(
+      registry->activate(id, "ratchet", "NOMINAL", "{}", VersionState::retired, attachments).ok());
+
+  auto state = registry->ratchet_state("text");
+  REQUIRE(state.ok());
+  CHECK(state.value() == R"({"ratchet_point":0.9})");
+  auto evaluations = registry->evaluations("text", 10);
+  REQUIRE(evaluations.ok());
+  REQUIRE(evaluations->size() == 1);
+  CHECK(evaluations->front().score == 0.9);
+  CHECK(evaluations->front().verdict == "NOMINAL");
+  CHECK(evaluations->front().version_id == id);
+}
+
+TEST_CASE_METHOD(RegistryTest, "a refused state change writes none of its attachments",
+                 "[registry][ratchet]") {
+  auto registry = open();
+  std::int64_t id = add_candidate(*registry, "text", "aaaa");
+  moss::Attachments attachments;
+  attachments.ratchet_state_json = R"({"ratchet_point":0.9})";
+  attachments.evaluation = evaluation_of(id, 0.9);
+  // candidate -> probation skips evaluating: refused by the lifecycle.
+  auto refused =
+      registry->transition(id, VersionState::probation, "ratchet", "skip", "{}", {}, attachments);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(registry->ratchet_state("text").value() == std::nullopt);
+  CHECK(registry->evaluations("text", 10)->empty());
+}
+
+TEST_CASE_METHOD(RegistryTest, "an evaluation that changes no state is recorded on its own",
+                 "[registry][ratchet]") {
+  auto registry = open();
+  std::int64_t id = add_candidate(*registry, "text", "aaaa");
+  auto recorded = registry->record_evaluation(evaluation_of(id, 0.5), R"({"point":0.5})");
+  REQUIRE(recorded.ok());
+  CHECK(recorded.value() > 0);
+  CHECK(registry->evaluations("text", 10, id)->size() == 1);
+  CHECK(registry->evaluations("text", 10, id + 1)->empty());
+  CHECK(registry->ratchet_state("text").value() == R"({"point":0.5})");
+}
+
+TEST_CASE_METHOD(RegistryTest, "an evaluation with a score outside [0,1] is refused",
+                 "[registry][ratchet]") {
+  auto registry = open();
+  std::int64_t id = add_candidate(*registry, "text", "aaaa");
+  auto recorded = registry->record_evaluation(evaluation_of(id, 1.5));
+  REQUIRE_FALSE(recorded.ok());
+  CHECK(recorded.status().code() == Code::invalid_argument);
+}
+
+TEST_CASE_METHOD(RegistryTest, "saving a ratchet state records an event", "[registry][ratchet]") {
+  auto registry = open();
+  add_candidate(*registry, "text", "aaaa");
+  REQUIRE(registry->save_ratchet_state("text", R"({"state":"NOMINAL"})", "cli", "reset").ok());
+  auto events = registry->events(std::string("text"), 1);
+  REQUIRE(events.ok());
+  CHECK(events->front().type == "ratchet_state_changed");
+  CHECK(events->front().reason == "reset");
+  CHECK_FALSE(registry->save_ratchet_state("text", "not json", "cli", "reset").ok());
+}
