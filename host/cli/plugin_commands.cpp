@@ -120,20 +120,24 @@ int call(Context& context) {
   std::string args = context.options.count("args") ? context.positional("args") : "{}";
   auto slot = plugins.slot(instance);
   if (!slot.ok()) return fail(context, slot.status(), exit_code_for(slot.status()));
-  Lease lease = slot.value()->lease("Tool::invoke");
-  if (!lease.ok()) return fail(context, lease.status(), kExitFailure);
-  auto* tool = lease->get<sdk::Tool>();
-  if (tool == nullptr) {
-    return fail(context, Status(Code::invalid_argument, "plugin '" + instance + "' is not a tool"),
-                kExitUsage);
-  }
   nlohmann::json parsed = nlohmann::json::parse(args, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) {
     return fail(context, Status(Code::invalid_argument, "arguments must be a JSON object"),
                 kExitUsage);
   }
-  sdk::Result<sdk::ToolInfo> info = tool->info();
-  if (!info.ok()) return fail(context, info.status(), kExitFailure);
+  sdk::Result<sdk::ToolInfo> info = [&]() -> sdk::Result<sdk::ToolInfo> {
+    Lease lease = slot.value()->lease("Tool::info");
+    if (!lease.ok()) return lease.status();
+    auto* tool = lease->get<sdk::Tool>();
+    if (tool == nullptr) {
+      return Status(Code::invalid_argument, "plugin '" + instance + "' is not a tool");
+    }
+    return tool->info();
+  }();
+  if (!info.ok()) {
+    return fail(context, info.status(),
+                info.status().code() == Code::invalid_argument ? kExitUsage : kExitFailure);
+  }
   auto schema = JsonSchema::compile(info->input_schema_json, "tool '" + info->name + "' input");
   if (!schema.ok()) return fail(context, schema.status(), kExitFailure);
   std::vector<SchemaViolation> violations = schema->validate(parsed);
@@ -144,7 +148,7 @@ int call(Context& context) {
     return fail(context, Status(Code::invalid_argument, message), kExitUsage);
   }
 
-  sdk::Result<std::string> result = tool->invoke(parsed.dump());
+  auto result = plugins.invoke_tool(instance, parsed.dump());
   if (!result.ok()) return fail(context, result.status(), kExitFailure);
   nlohmann::json value = nlohmann::json::parse(result.value(), nullptr, false);
   if (value.is_discarded()) {

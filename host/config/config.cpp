@@ -249,6 +249,7 @@ void read_plugins(const toml::table& root, const std::filesystem::path& base, Co
       reader.path("path", plugin.path, base);
       reader.boolean("enabled", plugin.enabled);
       reader.boolean("never_unload", plugin.never_unload);
+      reader.path("eval", plugin.eval_dir, base);
     }
     if (plugin.path.empty() && config.plugin_dirs.empty()) {
       diagnostics.add(plugin.position,
@@ -292,8 +293,8 @@ Result<Config> parse_config(std::string_view text, const std::filesystem::path& 
     top.path("state_dir", config.state_dir, base_dir);
     top.path_list("plugin_dirs", config.plugin_dirs, base_dir);
     top.string("llm_backend", config.llm_backend);
-    for (const char* section : {"logging", "self_evolution", "ratchet", "compiled_model",
-                                "speculative_planning", "security", "plugins"}) {
+    for (const char* section : {"logging", "self_evolution", "ratchet", "evaluation",
+                                "compiled_model", "speculative_planning", "security", "plugins"}) {
       top.allow(section);
     }
   }
@@ -321,6 +322,21 @@ Result<Config> parse_config(std::string_view text, const std::filesystem::path& 
     r.integer("lock_threshold", c.lock_threshold, 1, 100000);
     r.integer("lock_duration_s", c.lock_duration_s, 0, 365LL * 24 * 3600);
     r.string("baseline_policy", c.baseline_policy, {"max", "ema"});
+    r.string("guard", c.guard);
+    r.string("mode", c.mode, {"single", "sampled"});
+    r.integer("samples", c.samples, 2, 1000);
+    r.number("confidence", c.confidence, 0.5, 0.999);
+    r.integer("probation_calls", c.probation_calls, 0, 1'000'000'000);
+    r.integer("probation_window", c.probation_window, 1, 1'000'000);
+  }
+  {
+    auto& c = config.evaluation;
+    SectionReader r(section_table(root, "evaluation", diagnostics), "[evaluation]", diagnostics);
+    r.integer("cpu_s", c.cpu_s, 1, 24 * 3600);
+    r.integer("memory_mb", c.memory_mb, 16, 1024 * 1024);
+    r.integer("open_files", c.open_files, 16, 65536);
+    r.integer("wall_s", c.wall_s, 1, 24 * 3600);
+    r.integer("drain_ms", c.drain_ms, 0, 3600 * 1000);
   }
   {
     auto& c = config.compiled_model;

@@ -38,6 +38,22 @@ struct RatchetConfig {
   std::int64_t lock_threshold = 3;
   std::int64_t lock_duration_s = 300;
   std::string baseline_policy = "max";  // max | ema
+  // Beyond the seed:
+  std::string guard = "ratchet-guard";  // the Guard plugin instance whose library gates
+  std::string mode = "single";          // single | sampled (interleaved runs, confidence interval)
+  std::int64_t samples = 5;             // sampled: runs of baseline and of candidate
+  double confidence = 0.95;             // sampled: level of the ratio's interval
+  std::int64_t probation_calls = 0;     // > 0: keep the predecessor loaded for this many calls
+  std::int64_t probation_window = 20;   // live calls per score fed to the Ratchet in probation
+};
+
+// Limits of the isolated evaluation worker ([evaluation]).
+struct EvaluationConfig {
+  std::int64_t cpu_s = 10;
+  std::int64_t memory_mb = 1024;
+  std::int64_t open_files = 64;
+  std::int64_t wall_s = 30;
+  std::int64_t drain_ms = 5000;  // how long a promotion waits for calls on the old version
 };
 
 // [compiled_model] (workflow compilation)
@@ -67,6 +83,7 @@ struct PluginConfig {
   std::filesystem::path path;  // the .so file (absolute, resolved against the config's folder)
   bool enabled = true;
   bool never_unload = false;
+  std::filesystem::path eval_dir;    // its evaluation suite (a .jsonl file or a folder of them)
   std::string settings_json = "{}";  // the plugin's own keys, as a JSON object
   SourcePosition position;           // where the table starts
   std::vector<std::pair<std::string, SourcePosition>> setting_positions;  // key -> where
@@ -80,6 +97,7 @@ struct Config {
   LoggingConfig logging;
   SelfEvolutionConfig self_evolution;
   RatchetConfig ratchet;
+  EvaluationConfig evaluation;
   CompiledModelConfig compiled_model;
   SpeculativePlanningConfig speculative_planning;
   SecurityConfig security;
@@ -91,7 +109,7 @@ struct Config {
 };
 
 // Host-owned keys of a [plugins.<name>] table; every other key belongs to the plugin.
-inline constexpr const char* kHostPluginKeys[] = {"path", "enabled", "never_unload"};
+inline constexpr const char* kHostPluginKeys[] = {"path", "enabled", "never_unload", "eval"};
 
 // The state directory used when a config does not set one: $XDG_STATE_HOME/moss, else
 // ~/.local/state/moss, else ./moss-state.

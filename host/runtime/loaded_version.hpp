@@ -31,6 +31,8 @@ class LoadedVersion {
   const std::string& instance() const { return instance_; }
   std::int64_t version_id() const { return version_id_; }
   const Library& library() const { return *library_; }
+  // For creating further objects from the same library (they keep it loaded).
+  const std::shared_ptr<Library>& shared_library() const { return library_; }
   const PluginManifest& manifest() const { return library_->manifest(); }
   const PluginCallSite& call_site() const { return call_site_; }
 

@@ -11,6 +11,7 @@
 #include "config/plugin_settings.hpp"
 #include "registry/registry.hpp"
 #include "runtime/host_services.hpp"
+#include "util/json_schema.hpp"
 
 namespace moss {
 
@@ -97,15 +98,9 @@ Status PluginManager::load_instance(const PluginConfig& plugin, Instance& instan
   if (!serving.ok()) return serving.status();
   std::optional<VersionRow> active = serving.value();
   auto new_version = [&](const StoredFile& stored) {
-    NewVersion v;
-    v.sha256 = stored.sha256;
-    v.path = stored.path.string();
-    v.plugin_version = inspection->manifest.version;
-    v.abi_major = inspection->manifest.abi_major;
-    v.abi_minor = inspection->manifest.abi_minor;
-    v.toolchain = inspection->manifest.toolchain;
-    return v;
+    return describe_version(inspection->manifest, stored);
   };
+  instance.settings_json = settings.value();
   if (!active) {
     auto stored = store_.store(plugin.instance, plugin.path);
     if (!stored.ok()) return stored.status();
@@ -124,37 +119,153 @@ Status PluginManager::load_instance(const PluginConfig& plugin, Instance& instan
                                           VersionState::candidate, "startup",
                                           "configured file differs from the active version");
     if (!row.ok()) return row.status();
-    log().info(
-        "plugin '{}': {} differs from active version {}; kept the active version and "
-        "staged the file as candidate #{}",
-        plugin.instance, plugin.path.string(), active->sha256.substr(0, 12), row->id);
+    if (row->state == VersionState::candidate) {
+      log().info(
+          "plugin '{}': {} differs from active version {}; kept the active version, the "
+          "file is candidate #{}",
+          plugin.instance, plugin.path.string(), active->sha256.substr(0, 12), row->id);
+    } else {
+      log().info("plugin '{}': {} is version {} ({}); kept the active version {}", plugin.instance,
+                 plugin.path.string(), row->id, to_string(row->state),
+                 active->sha256.substr(0, 12));
+    }
   }
 
   status.version_id = active->id;
   status.sha256 = active->sha256;
   status.version_file = active->path;
-  auto library = Library::load(active->path, LoadOptions{.never_unload = plugin.never_unload});
-  if (!library.ok()) return library.status();
+  auto version = load_version(instance, active.value());
+  if (!version.ok()) return version.status();
+  status.manifest = version.value()->manifest();  // the active version's, not the file's
+  instance.slot = std::make_unique<Slot>(plugin.instance);
+  instance.slot->publish(std::move(version.value()));
+  return Status();
+}
 
-  auto version = std::make_shared<LoadedVersion>(plugin.instance, active->id, library.value());
-  auto& logger = loggers_[plugin.instance];
-  if (!logger) logger = std::make_unique<PluginLogger>(plugin.instance);
+Result<std::shared_ptr<const LoadedVersion>> PluginManager::load_version(const Instance& instance,
+                                                                         const VersionRow& row) {
+  auto library = Library::load(row.path, LoadOptions{.never_unload = instance.config.never_unload});
+  if (!library.ok()) return library.status();
+  auto version = std::make_shared<LoadedVersion>(row.plugin, row.id, library.value());
+  Status created = version->create_objects(init_context(row.plugin, instance.settings_json));
+  if (!created.ok()) return created;
+  return std::shared_ptr<const LoadedVersion>(std::move(version));
+}
+
+Result<std::shared_ptr<const LoadedVersion>> PluginManager::load_version(const VersionRow& row) {
+  Instance* instance = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = instances_.find(row.plugin);
+    if (it == instances_.end()) {
+      return Status(Code::not_found, "no plugin instance named '" + row.plugin + "'");
+    }
+    instance = &it->second;  // entries are never erased
+  }
+  return load_version(*instance, row);
+}
+
+void PluginManager::publish(const VersionRow& row, std::shared_ptr<const LoadedVersion> version,
+                            Slot::Previous previous) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Instance& instance = instances_[row.plugin];
+  if (!instance.slot) instance.slot = std::make_unique<Slot>(row.plugin);
+  instance.status.state = InstanceState::active;
+  instance.status.error.clear();
+  instance.status.manifest = version->manifest();
+  instance.status.version_id = row.id;
+  instance.status.sha256 = row.sha256;
+  instance.status.version_file = row.path;
+  instance.slot->publish(std::move(version), previous);
+}
+
+Result<std::string> PluginManager::invoke_tool(const std::string& instance,
+                                               std::string_view args_json) {
+  auto serving = slot(instance);
+  if (!serving.ok()) return serving.status();
+  std::int64_t version_id = 0;
+  Result<std::string> result = [&]() -> Result<std::string> {
+    Lease lease = serving.value()->lease("Tool::invoke");
+    if (!lease.ok()) return lease.status();
+    auto* tool = lease->get<sdk::Tool>();
+    if (tool == nullptr) {
+      return Status(Code::invalid_argument, "plugin '" + instance + "' is not a tool");
+    }
+    version_id = lease->version_id();
+    return tool->invoke(args_json);
+  }();
+  // After the lease: an observer may roll back, which waits for this version to drain.
+  if (CallObserver* observer = serving.value()->observer(); observer && version_id != 0) {
+    observer->on_call(version_id, result.ok());
+  }
+  return result;
+}
+
+Result<PluginManager::Configured> PluginManager::configured(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = instances_.find(name);
+  if (it == instances_.end()) {
+    return Status(Code::not_found, "no plugin instance named '" + name + "'");
+  }
+  return Configured{it->second.config, it->second.settings_json};
+}
+
+NewVersion describe_version(const PluginManifest& manifest, const StoredFile& stored,
+                            std::int64_t parent_id) {
+  NewVersion v;
+  v.sha256 = stored.sha256;
+  v.path = stored.path.string();
+  v.plugin_version = manifest.version;
+  v.abi_major = manifest.abi_major;
+  v.abi_minor = manifest.abi_minor;
+  v.toolchain = manifest.toolchain;
+  v.parent_id = parent_id;
+  return v;
+}
+
+sdk::InitContext PluginManager::init_context(const std::string& instance,
+                                             const std::string& settings_json) {
   sdk::InitContext context;
-  context.instance_name = plugin.instance;
-  context.config_json = settings.value();
-  context.state_dir = (config_.state_dir / "instances" / plugin.instance).string();
+  {
+    std::lock_guard lock(loggers_mutex_);
+    auto& logger = loggers_[instance];
+    if (!logger) logger = std::make_unique<PluginLogger>(instance);
+    context.logger = logger.get();
+  }
+  context.instance_name = instance;
+  context.config_json = settings_json;
+  context.state_dir = (config_.state_dir / "instances" / instance).string();
   if (!config_.file.empty()) {
     context.config_dir = std::filesystem::absolute(config_.file).parent_path().string();
   }
-  context.logger = logger.get();
   context.host = host_services_.get();
   std::error_code ec;
   std::filesystem::create_directories(context.state_dir, ec);
-  Status created = version->create_objects(context);
-  if (!created.ok()) return created;
-  instance.slot = std::make_unique<Slot>(plugin.instance);
-  instance.slot->publish(std::move(version));
-  return Status();
+  return context;
+}
+
+Result<PluginManager::ConfiguredLibrary> PluginManager::library_for(
+    const std::string& instance, const std::string& settings_json) const {
+  auto serving = slot(instance);
+  if (!serving.ok()) return serving.status();
+  auto version = serving.value()->active();
+  if (!version)
+    return Status(Code::failed_precondition, "plugin '" + instance + "' serves nothing");
+  auto schema = JsonSchema::compile(version->manifest().config_schema_json,
+                                    "plugin '" + instance + "' config schema");
+  if (!schema.ok()) return schema.status();
+  nlohmann::json settings = nlohmann::json::parse(settings_json, nullptr, false);
+  if (settings.is_discarded()) {
+    return Status(Code::invalid_argument, "settings for '" + instance + "' are not JSON");
+  }
+  schema->apply_defaults(settings);
+  std::vector<SchemaViolation> violations = schema->validate(settings);
+  if (!violations.empty()) {
+    return Status(Code::invalid_argument, "settings for '" + instance +
+                                              "': " + violations.front().path + ": " +
+                                              violations.front().message);
+  }
+  return ConfiguredLibrary{version->shared_library(), settings.dump()};
 }
 
 std::size_t PluginManager::start() {
@@ -167,6 +278,7 @@ std::size_t PluginManager::start() {
   std::size_t failed = 0;
   for (const PluginConfig& plugin : plugins) {
     Instance instance;
+    instance.config = plugin;
     instance.status.instance = plugin.instance;
     instance.status.source = plugin.path;
     if (!plugin.enabled) {

@@ -25,6 +25,12 @@ namespace moss {
 
 class Registry;
 class HostServicesImpl;
+struct NewVersion;
+struct VersionRow;
+
+// The registry's description of a stored version file.
+NewVersion describe_version(const PluginManifest& manifest, const StoredFile& stored,
+                            std::int64_t parent_id = 0);
 
 enum class InstanceState {
   active = 1,    // loaded and serving
@@ -61,15 +67,59 @@ class PluginManager {
 
   sdk::HostServices& host_services();
 
+  // Calls `instance`'s tool with `args_json` (a JSON object, already validated by the caller)
+  // on the version serving now, and tells the slot's observer how it went.
+  Result<std::string> invoke_tool(const std::string& instance, std::string_view args_json);
+
+  // Loads a stored version of an instance with the instance's settings, ready to publish.
+  // Runs the plugin's constructors and init in this process: only for versions that passed
+  // evaluation, or that served before.
+  Result<std::shared_ptr<const LoadedVersion>> load_version(const VersionRow& row);
+  // Makes `version` (of `row`) the one the instance serves; see Slot::publish. The caller
+  // has committed the change to the registry first.
+  void publish(const VersionRow& row, std::shared_ptr<const LoadedVersion> version,
+               Slot::Previous previous = Slot::Previous::drain);
+  VersionStore& store() { return store_; }
+
+  // An instance's config table and its settings as resolved at load (empty if refused).
+  struct Configured {
+    PluginConfig config;
+    std::string settings_json;
+  };
+  Result<Configured> configured(const std::string& instance) const;
+
+  // A new object of kind I from the library `instance` serves now, initialised with
+  // `settings_json` (validated against the plugin's schema, defaults applied). The caller
+  // owns it; it keeps that library loaded. For hosts of per-plugin state, like the Ratchet.
+  template <class I>
+  Result<std::shared_ptr<I>> make_object(const std::string& instance,
+                                         const std::string& settings_json) {
+    auto library = library_for(instance, settings_json);
+    if (!library.ok()) return library.status();
+    sdk::InitContext context = init_context(instance, library->settings_json);
+    return create_object<I>(library->library, context);
+  }
+
  private:
   struct Instance {
     InstanceStatus status;
+    PluginConfig config;
+    std::string settings_json;   // validated, defaults applied
     std::unique_ptr<Slot> slot;  // null while disabled
   };
+  Result<std::shared_ptr<const LoadedVersion>> load_version(const Instance& instance,
+                                                            const VersionRow& row);
 
   // Where each configured instance's file is, including plugins found in plugin_dirs.
   std::vector<PluginConfig> resolve_instances(std::vector<std::string>& problems) const;
   Status load_instance(const PluginConfig& plugin, Instance& instance);
+  struct ConfiguredLibrary {
+    std::shared_ptr<Library> library;
+    std::string settings_json;  // validated, defaults applied
+  };
+  Result<ConfiguredLibrary> library_for(const std::string& instance,
+                                        const std::string& settings_json) const;
+  sdk::InitContext init_context(const std::string& instance, const std::string& settings_json);
   void record_load_failure(const std::string& instance, std::int64_t version_id,
                            const std::string& reason);
 
@@ -77,7 +127,8 @@ class PluginManager {
   Registry& registry_;
   VersionStore store_;
   std::unique_ptr<HostServicesImpl> host_services_;
-  std::map<std::string, std::unique_ptr<PluginLogger>> loggers_;
+  std::mutex loggers_mutex_;
+  std::map<std::string, std::unique_ptr<PluginLogger>> loggers_;  // one per instance
   mutable std::mutex mutex_;
   std::map<std::string, Instance> instances_;
 };

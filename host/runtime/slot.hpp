@@ -17,6 +17,14 @@ namespace moss {
 
 class LoadedVersion;
 
+// Told the outcome of each call made through PluginManager::invoke_tool while it is set on a
+// slot (a version on probation). Called after the call's lease is released.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  virtual void on_call(std::int64_t version_id, bool ok) noexcept = 0;
+};
+
 class Slot {
  public:
   explicit Slot(std::string instance) : instance_(std::move(instance)) {}
@@ -52,6 +60,12 @@ class Slot {
   std::vector<PinnedCall> drain(std::chrono::milliseconds deadline);
   std::size_t draining() const;
 
+  // The observer must outlive the slot or be cleared (null) first.
+  void set_observer(CallObserver* observer) {
+    observer_.store(observer, std::memory_order_release);
+  }
+  CallObserver* observer() const { return observer_.load(std::memory_order_acquire); }
+
  private:
   friend class Lease;
 
@@ -59,6 +73,7 @@ class Slot {
   std::atomic<const LoadedVersion*> active_{nullptr};
   // Read on every lease release; true only while replaced versions wait to drain.
   std::atomic<bool> has_draining_{false};
+  std::atomic<CallObserver*> observer_{nullptr};
 
   mutable std::mutex mutex_;  // writers only: publish, reclaim, queries
   std::shared_ptr<const LoadedVersion> owner_;

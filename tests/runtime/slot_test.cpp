@@ -39,8 +39,8 @@ class Versions {
     files_.push_back(file);
     auto library = moss::test::load_plugin(file);
     auto version = std::make_shared<LoadedVersion>("echo", count_, library);
-    REQUIRE(version->create_objects(moss::test::make_context("{\"prefix\":\"" + prefix + "\"}"))
-                .ok());
+    REQUIRE(
+        version->create_objects(moss::test::make_context("{\"prefix\":\"" + prefix + "\"}")).ok());
     return version;
   }
   const std::filesystem::path& file(int n) const { return files_.at(n - 1); }
@@ -124,7 +124,7 @@ TEST_CASE("promote keeps in-flight calls on the old version", "[slot]") {
   slot.publish(versions.make("v2"));
 
   CHECK(call(slot) == R"({"prefix":"v2","args":{}})");
-  CHECK(slot.draining() == 1);        // v1 waits for its call
+  CHECK(slot.draining() == 1);         // v1 waits for its call
   CHECK(is_mapped(versions.file(1)));  // and its library stays loaded
   in_flight.release();
   CHECK(slot.draining() == 0);  // the last lease's release reclaimed it
@@ -191,7 +191,8 @@ TEST_CASE("leases nest up to a fixed depth, then refuse", "[slot]") {
   auto one_too_many = slot.lease("nested");
   CHECK_FALSE(one_too_many.ok());
   CHECK(one_too_many.status().code() == moss::Code::resource_exhausted);
-  while (!stack.empty()) stack.pop_back();  // released innermost first
+  while (!stack.empty())
+    stack.pop_back();  // released innermost first
   CHECK(slot.lease("again").ok());
 }
 
@@ -199,8 +200,7 @@ TEST_CASE("calls on many threads never see a destroyed version while versions sw
           "[slot][stress]") {
   Versions versions;
   Slot slot("echo");
-  std::vector<std::shared_ptr<const LoadedVersion>> pool = {versions.make("a"),
-                                                            versions.make("b")};
+  std::vector<std::shared_ptr<const LoadedVersion>> pool = {versions.make("a"), versions.make("b")};
   slot.publish(pool[0]);
   std::atomic<bool> stop{false};
   std::atomic<long> calls{0};
@@ -220,9 +220,11 @@ TEST_CASE("calls on many threads never see a destroyed version while versions sw
       }
     });
   }
-  for (int swap = 0; swap < 2000; ++swap) slot.publish(pool[(swap + 1) % 2]);
+  for (int swap = 0; swap < 2000; ++swap)
+    slot.publish(pool[(swap + 1) % 2]);
   stop = true;
-  for (auto& t : callers) t.join();
+  for (auto& t : callers)
+    t.join();
   CHECK(failures.load() == 0);
   CHECK(calls.load() > 0);
   CHECK(slot.drain(std::chrono::milliseconds(1000)).empty());

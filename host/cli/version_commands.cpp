@@ -1,0 +1,346 @@
+// moss candidate add, evaluate, promote, rollback and ratchet: changing what a plugin serves.
+#include <signal.h>
+
+#include <atomic>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/common.hpp"
+#include "registry/registry.hpp"
+#include "runtime/plugin_manager.hpp"
+#include "runtime/ratchet_gate.hpp"
+#include "runtime/version_control.hpp"
+#include "runtime/watcher.hpp"
+#include "runtime/worker_evaluator.hpp"
+#include "util/state_lock.hpp"
+
+namespace moss::cli {
+namespace {
+
+// Everything a version-changing command needs, in dependency order. Holding the state lock
+// makes this process the only one changing versions; versions a dead process left
+// `evaluating` are abandoned first.
+struct VersionSession {
+  Config config;
+  std::unique_ptr<StateLock> lock;
+  std::unique_ptr<Registry> registry;
+  std::unique_ptr<PluginManager> plugins;
+  std::unique_ptr<VersionControl> versions;
+};
+
+// Returns the exit code on failure.
+int open_session(Context& context, VersionSession& session) {
+  auto config = context.load_config();
+  if (!config.ok()) return fail(context, config.status(), kExitConfig);
+  session.config = std::move(config.value());
+  auto lock = StateLock::acquire(session.config.state_dir);
+  if (!lock.ok()) return fail(context, lock.status(), kExitStorage);
+  session.lock = std::move(lock.value());
+  auto registry = context.open_registry(session.config);
+  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
+  session.registry = std::move(registry.value());
+  session.plugins = std::make_unique<PluginManager>(session.config, *session.registry);
+  session.plugins->start();
+  session.versions = std::make_unique<VersionControl>(
+      *session.plugins, *session.registry, session.config, actors::cli,
+      make_worker_evaluator(session.config, *session.plugins));
+  auto abandoned = session.versions->abandon_interrupted();
+  if (!abandoned.ok()) return fail(context, abandoned.status(), kExitStorage);
+  return kExitOk;
+}
+
+int exit_code_for_change(const Status& status) {
+  switch (status.code()) {
+    case Code::not_found: return kExitNotFound;
+    case Code::unavailable:
+    case Code::resource_exhausted: return kExitStorage;
+    default: return kExitFailure;
+  }
+}
+
+nlohmann::json version_brief(const VersionRow& v) {
+  return {{"id", v.id},
+          {"state", std::string(to_string(v.state))},
+          {"sha256", v.sha256},
+          {"plugin_version", v.plugin_version}};
+}
+
+std::string describe(const VersionRow& v) {
+  return "version " + std::to_string(v.id) + " (" + v.plugin_version + ", sha256 " +
+         v.sha256.substr(0, 12) + ")";
+}
+
+std::optional<std::int64_t> version_option(const Context& context, const char* name) {
+  if (!context.options.count(name)) return std::nullopt;
+  return context.options[name].as<std::int64_t>();
+}
+
+int candidate_add(Context& context) {
+  VersionSession session;
+  if (int code = open_session(context, session); code != kExitOk) return code;
+  std::string plugin = context.positional("plugin");
+  auto row = session.versions->stage_candidate(plugin, context.positional("file"));
+  if (!row.ok()) {
+    int code = row.status().code() == Code::invalid_argument ? kExitPluginRefused
+                                                             : exit_code_for_change(row.status());
+    return fail(context, row.status(), code);
+  }
+  if (context.json) {
+    print_json(context, {{"action", "staged"}, {"version", version_brief(row.value())}});
+  } else {
+    context.out << "staged " << describe(row.value()) << " as a candidate of '" << plugin
+                << "'; `moss evaluate " << plugin << "` evaluates and gates it\n";
+  }
+  return kExitOk;
+}
+
+int evaluate(Context& context) {
+  VersionSession session;
+  if (int code = open_session(context, session); code != kExitOk) return code;
+  std::string plugin = context.positional("plugin");
+  auto decision = session.versions->evaluate(plugin);
+  if (!decision.ok())
+    return fail(context, decision.status(), exit_code_for_change(decision.status()));
+  const GateDecision& d = decision.value();
+
+  if (context.json) {
+    nlohmann::json out = {{"plugin", d.plugin},
+                          {"action", d.action},
+                          {"reason", d.reason},
+                          {"candidate", version_brief(d.candidate)},
+                          {"outcome", d.run.outcome},
+                          {"detail", d.run.detail},
+                          {"passed", d.run.passed},
+                          {"total", d.run.total},
+                          {"verdict", sdk::guard_state_name(d.verdict.state)},
+                          {"ratio", d.verdict.ratio},
+                          {"ratchet_point", d.verdict.ratchet_point},
+                          {"verdict_to_serving_ms", d.verdict_to_serving_ms}};
+    if (d.run.score) out["score"] = *d.run.score;
+    if (d.baseline) out["baseline"] = version_brief(*d.baseline);
+    if (d.baseline_score) out["baseline_score"] = *d.baseline_score;
+    if (d.interval) {
+      out["interval"] = {{"mean", d.interval->mean},
+                         {"lower", d.interval->lower},
+                         {"upper", d.interval->upper},
+                         {"verdict", d.interval->verdict}};
+    }
+    nlohmann::json draining = nlohmann::json::array();
+    for (const auto& call : d.still_draining) {
+      draining.push_back({{"thread", call.os_thread_id}, {"method", call.method}});
+    }
+    out["still_draining"] = draining;
+    print_json(context, out);
+  } else {
+    auto& out = context.out;
+    out << "candidate:  " << describe(d.candidate) << "\n";
+    if (d.baseline) out << "baseline:   " << describe(*d.baseline) << "\n";
+    out << "run:        " << d.run.outcome
+        << (d.run.detail.empty() ? "" : " (" + d.run.detail + ")") << "\n";
+    if (d.run.score) {
+      out << "score:      " << *d.run.score << " (" << d.run.passed << "/" << d.run.total
+          << " cases)";
+      if (d.baseline_score) out << ", baseline " << *d.baseline_score;
+      out << "\n";
+    }
+    if (d.interval) {
+      out << "sampled:    ratio " << d.interval->mean << ", interval [" << d.interval->lower << ", "
+          << d.interval->upper << "]: " << d.interval->verdict << "\n";
+    }
+    out << "ratchet:    " << sdk::guard_state_name(d.verdict.state) << " (ratio " << d.verdict.ratio
+        << ", point " << d.verdict.ratchet_point << ")\n"
+        << "decision:   " << d.action << ": " << d.reason << "\n";
+    if (d.action == "promoted" || d.action == "probation") {
+      out << "serving:    " << describe(d.candidate) << " (" << d.verdict_to_serving_ms
+          << " ms from verdict to serving)\n";
+    }
+    for (const auto& call : d.still_draining) {
+      out << "draining:   the old version is still pinned by thread " << call.os_thread_id << " in "
+          << call.method << "\n";
+    }
+  }
+  return d.action == "rejected" ? kExitFailure : kExitOk;
+}
+
+int report_change(Context& context, const char* action, const Result<VersionRow>& row,
+                  const std::string& plugin) {
+  if (!row.ok()) return fail(context, row.status(), exit_code_for_change(row.status()));
+  if (context.json) {
+    print_json(context, {{"action", action}, {"plugin", plugin}, {"version", version_brief(*row)}});
+  } else {
+    context.out << action << ": '" << plugin << "' now serves " << describe(row.value()) << "\n";
+  }
+  return kExitOk;
+}
+
+int promote(Context& context) {
+  VersionSession session;
+  if (int code = open_session(context, session); code != kExitOk) return code;
+  std::string plugin = context.positional("plugin");
+  auto row = session.versions->promote(plugin, version_option(context, "version"),
+                                       context.options["force"].as<bool>());
+  return report_change(context, "promoted", row, plugin);
+}
+
+int rollback(Context& context) {
+  VersionSession session;
+  if (int code = open_session(context, session); code != kExitOk) return code;
+  std::string plugin = context.positional("plugin");
+  auto row = session.versions->rollback(plugin, version_option(context, "to"));
+  return report_change(context, "rolled back", row, plugin);
+}
+
+int ratchet(Context& context) {
+  auto config = context.load_config();
+  if (!config.ok()) return fail(context, config.status(), kExitConfig);
+  auto registry = context.open_registry(config.value());
+  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
+  std::string plugin = context.positional("plugin");
+  if (auto known = registry.value()->plugin(plugin); !known.ok()) {
+    return fail(context, known.status(), exit_code_for(known.status()));
+  }
+  PluginManager plugins(config.value(), *registry.value());
+  plugins.start();
+  auto gate = RatchetGate::open(plugins, config.value(), *registry.value(), plugin);
+  if (!gate.ok()) return fail(context, gate.status(), kExitFailure);
+  auto stats = gate.value()->stats();
+  if (!stats.ok()) return fail(context, stats.status(), kExitFailure);
+  auto evaluations = registry.value()->evaluations(plugin, 10);
+  if (!evaluations.ok()) return fail(context, evaluations.status(), kExitStorage);
+
+  nlohmann::json state = nlohmann::json::parse(stats.value(), nullptr, false);
+  nlohmann::json recent = nlohmann::json::array();
+  for (const EvaluationRow& e : evaluations.value()) {
+    nlohmann::json item = {{"at_ms", e.at_ms},     {"version_id", e.version_id},
+                           {"purpose", e.purpose}, {"outcome", e.outcome},
+                           {"verdict", e.verdict}, {"detail", e.detail}};
+    if (e.score) item["score"] = *e.score;
+    recent.push_back(item);
+  }
+  if (context.json) {
+    print_json(context, {{"plugin", plugin},
+                         {"recorded", !gate.value()->is_new()},
+                         {"state", state},
+                         {"recent", recent}});
+    return kExitOk;
+  }
+  context.out << "plugin:  " << plugin
+              << (gate.value()->is_new() ? " (no score recorded yet: initial state)" : "") << "\n";
+  if (state.is_object()) {
+    for (auto& [key, value] : state.items())
+      context.out << "  " << key << ": " << value.dump() << "\n";
+  }
+  Table table({"TIME (UTC)", "VERSION", "PURPOSE", "OUTCOME", "SCORE", "VERDICT"});
+  for (const EvaluationRow& e : evaluations.value()) {
+    table.add({format_time(e.at_ms), std::to_string(e.version_id), e.purpose,
+               e.outcome + (e.detail.empty() ? "" : " (" + e.detail + ")"),
+               e.score ? std::to_string(*e.score) : "-", e.verdict.empty() ? "-" : e.verdict});
+  }
+  if (!table.empty()) {
+    context.out << "\nrecent scores:\n";
+    table.print(context.out);
+  }
+  return kExitOk;
+}
+
+std::atomic<bool> g_stop_watching{false};
+
+int watch(Context& context) {
+  struct sigaction action {};
+  action.sa_handler = [](int) { g_stop_watching.store(true); };
+  ::sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  VersionSession session;
+  if (int code = open_session(context, session); code != kExitOk) return code;
+  Watcher watcher(*session.plugins, *session.versions);
+  Status watched = watcher.run(
+      g_stop_watching, [&](const std::string& instance, const Result<GateDecision>& decision) {
+        if (!context.json) return;
+        nlohmann::json line = {{"plugin", instance}, {"ok", decision.ok()}};
+        if (decision.ok()) {
+          line["action"] = decision->action;
+          line["reason"] = decision->reason;
+          line["version"] = version_brief(decision->candidate);
+        } else {
+          line["error"] = decision.status().message();
+        }
+        context.out << line.dump() << std::endl;
+      });
+  if (!watched.ok()) return fail(context, watched, kExitFailure);
+  return kExitOk;
+}
+
+void plugin_argument(po::options_description& o, po::positional_options_description& p) {
+  o.add_options()("plugin", po::value<std::string>()->required(), "plugin instance");
+  p.add("plugin", 1);
+}
+
+}  // namespace
+
+std::vector<Command> version_commands() {
+  std::vector<Command> commands;
+  commands.push_back({{"candidate", "add"},
+                      "PLUGIN FILE",
+                      "Stage a plugin file as a candidate version of an instance",
+                      "The file is inspected (no code runs), copied to the content-addressed "
+                      "store and\nregistered as a candidate. A file identical to a known "
+                      "version is refused. Exit code 4\nif the file is not a compatible plugin.",
+                      [](po::options_description& o, po::positional_options_description& p) {
+                        o.add_options()("plugin", po::value<std::string>()->required(),
+                                        "plugin instance")(
+                            "file", po::value<std::string>()->required(), "plugin .so file");
+                        p.add("plugin", 1).add("file", 1);
+                      },
+                      candidate_add});
+  commands.push_back({{"evaluate"},
+                      "PLUGIN",
+                      "Evaluate the newest candidate in isolation; the Ratchet promotes or rejects",
+                      "The candidate runs its eval suite in a child process under limits. A "
+                      "NOMINAL or WARNING\nverdict promotes it (hot swap); CRITICAL rejects it; "
+                      "LOCKED refuses to evaluate and says\nuntil when. Exit code 1 if the "
+                      "candidate is rejected.",
+                      plugin_argument,
+                      evaluate});
+  commands.push_back(
+      {{"promote"},
+       "PLUGIN [--version N] [--force]",
+       "Serve a version that served before, or force a candidate in without evaluation",
+       "",
+       [](po::options_description& o, po::positional_options_description& p) {
+         plugin_argument(o, p);
+         o.add_options()("version", po::value<std::int64_t>(),
+                         "the version (default: the newest candidate)")(
+             "force", po::bool_switch(), "promote a candidate without evaluating it");
+       },
+       promote});
+  commands.push_back({{"rollback"},
+                      "PLUGIN [--to N]",
+                      "Return to the previous version (or version N); the active one becomes "
+                      "rolled_back",
+                      "",
+                      [](po::options_description& o, po::positional_options_description& p) {
+                        plugin_argument(o, p);
+                        o.add_options()("to", po::value<std::int64_t>(),
+                                        "a retired or rolled-back version");
+                      },
+                      rollback});
+  commands.push_back({{"watch"},
+                      "",
+                      "Watch the configured plugin files; evaluate and gate each rebuilt one",
+                      "Runs until SIGINT or SIGTERM. A changed file is staged once it has "
+                      "settled (never half-written),\nevaluated in isolation and promoted or "
+                      "rejected by the Ratchet, with no restart.\nWith --json, one JSON line per "
+                      "decision on stdout.",
+                      nullptr,
+                      watch});
+  commands.push_back({{"ratchet"},
+                      "PLUGIN",
+                      "Show the Ratchet: state, ratchet point, peak, count, lock, recent scores",
+                      "",
+                      plugin_argument,
+                      ratchet});
+  return commands;
+}
+
+}  // namespace moss::cli
