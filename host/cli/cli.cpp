@@ -60,9 +60,11 @@ void print_overview(std::ostream& out, const std::vector<Command>& commands) {
   out << "moss: host for self-evolving agent plugins\n\n"
          "Usage: moss COMMAND [OPTIONS] [ARGS]\n\nCommands:\n";
   std::size_t width = 0;
-  for (const auto& c : commands)
-    width = std::max(width, command_name(c).size() + 1 + c.arguments.size());
   for (const auto& c : commands) {
+    if (!c.hidden) width = std::max(width, command_name(c).size() + 1 + c.arguments.size());
+  }
+  for (const auto& c : commands) {
+    if (c.hidden) continue;
     std::string head = command_name(c) + " " + c.arguments;
     out << "  " << std::left << std::setw(static_cast<int>(width) + 2) << head << c.summary << "\n";
   }

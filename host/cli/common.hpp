@@ -50,6 +50,7 @@ struct Command {
   // Adds the command's own options and positional arguments.
   std::function<void(po::options_description&, po::positional_options_description&)> options;
   std::function<int(Context&)> run;
+  bool hidden = false;  // internal (the eval worker): not listed by `moss --help`
 };
 
 std::vector<Command> plugin_commands();

@@ -17,7 +17,8 @@ std::vector<Command> worker_commands() {
        [](po::options_description& o, po::positional_options_description&) {
          add_worker_options(o);
        },
-       [](Context& context) { return run_eval_worker(context.options); }});
+       [](Context& context) { return run_eval_worker(context.options); },
+       /*hidden=*/true});
   return commands;
 }
 
