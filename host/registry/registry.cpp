@@ -684,7 +684,11 @@ Result<VersionRow> Registry::change_state(std::int64_t version_id, VersionState 
     event.reason = reason;
     event.from_state = to_string(row.state);
     event.to_state = to_string(target);
-    event.data_json = data_json;
+    // Every state event names the file and ABI of the version it is about.
+    nlohmann::json data = nlohmann::json::parse(data_json);
+    data.emplace("sha256", row.sha256);
+    data.emplace("abi", std::to_string(row.abi_major) + "." + std::to_string(row.abi_minor));
+    event.data_json = json_text(data);
     return insert_event(event, now);
   };
 

@@ -1095,3 +1095,16 @@ TEST_CASE_METHOD(RegistryTest, "saving a ratchet state records an event", "[regi
   CHECK(events->front().reason == "reset");
   CHECK_FALSE(registry->save_ratchet_state("text", "not json", "cli", "reset").ok());
 }
+
+TEST_CASE_METHOD(RegistryTest, "every state change event names the version's sha256 and ABI",
+                 "[registry]") {
+  auto registry = open();
+  std::int64_t id = add_candidate(*registry, "text", "abcd");
+  REQUIRE(registry->transition(id, VersionState::evaluating, "evolution", "go", R"({"score":1})")
+              .ok());
+  auto event = registry->events(std::string("text"), 1).value().front();
+  auto data = nlohmann::json::parse(event.data_json);
+  CHECK(data["sha256"] == "abcd");
+  CHECK(data["abi"] == "1.2");
+  CHECK(data["score"] == 1);
+}
