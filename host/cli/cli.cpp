@@ -13,6 +13,8 @@
 #include "cli/common.hpp"
 #include "logging/logging.hpp"
 #include "registry/registry.hpp"
+#include "runtime/plugin_manager.hpp"
+#include "util/state_lock.hpp"
 
 namespace moss::cli {
 namespace {
@@ -179,8 +181,32 @@ Result<Config> Context::load_config() const {
   return config;
 }
 
-Result<std::unique_ptr<Registry>> Context::open_registry(const Config& config) const {
-  return Registry::open(config.registry_file());
+Session::Session() = default;
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+
+int open_session(Context& context, Needs needs, Session& session) {
+  auto config = context.load_config();
+  if (!config.ok()) return fail(context, config.status(), kExitConfig);
+  session.config = std::move(config.value());
+  if (needs.lock_versions) {
+    auto lock = StateLock::acquire(session.config.state_dir);
+    if (!lock.ok()) return fail(context, lock.status(), kExitStorage);
+    session.lock = std::move(lock.value());
+  }
+  auto registry = Registry::open(session.config.registry_file());
+  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
+  session.registry = std::move(registry.value());
+  if (needs.load_plugins) {
+    session.plugins = std::make_unique<PluginManager>(session.config, *session.registry);
+    session.plugins->start();
+  }
+  return kExitOk;
+}
+
+int require_plugin(Context& context, Registry& registry, const std::string& plugin) {
+  auto known = registry.plugin(plugin);
+  return known.ok() ? kExitOk : fail(context, known.status(), exit_code_for(known.status()));
 }
 
 int run(int argc, char** argv) {

@@ -17,8 +17,10 @@
 #include "util/status.hpp"
 
 namespace moss {
+class PluginManager;
 class Registry;
-}
+class StateLock;
+}  // namespace moss
 
 namespace moss::cli {
 
@@ -34,13 +36,35 @@ struct Context {
   // The config named by --config, $MOSS_CONFIG, ./moss.toml or /etc/moss/moss.toml, in
   // that order; defaults if there is none. --state-dir overrides its state_dir.
   Result<Config> load_config() const;
-  // Opens (and migrates) the registry under the config's state directory.
-  Result<std::unique_ptr<Registry>> open_registry(const Config& config) const;
 
   std::string positional(const char* name) const {
     return options.count(name) ? options[name].as<std::string>() : std::string();
   }
 };
+
+// What a command works on: the config, its registry and, if asked for, the version lock
+// and the loaded plugins.
+struct Session {
+  Session();
+  ~Session();
+  Session(Session&&) noexcept;
+  Config config;
+  std::unique_ptr<StateLock> lock;  // Needs::lock_versions
+  std::unique_ptr<Registry> registry;
+  std::unique_ptr<PluginManager> plugins;  // Needs::load_plugins
+};
+
+struct Needs {
+  bool lock_versions = false;  // this process will change plugin versions
+  bool load_plugins = false;
+};
+
+// Opens what `needs` asks for, in order: config, state lock, registry, plugins. On failure
+// it prints why and returns the exit code; kExitOk otherwise.
+int open_session(Context& context, Needs needs, Session& session);
+
+// kExitOk if the registry knows `plugin`; else prints why and returns the exit code.
+int require_plugin(Context& context, Registry& registry, const std::string& plugin);
 
 struct Command {
   std::vector<std::string> words;  // e.g. {"plugin", "inspect"}

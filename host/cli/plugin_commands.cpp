@@ -69,14 +69,11 @@ const char* state_name(InstanceState state) {
 }
 
 int list(Context& context) {
-  auto config = context.load_config();
-  if (!config.ok()) return fail(context, config.status(), kExitConfig);
-  auto registry = context.open_registry(config.value());
-  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
-  PluginManager plugins(config.value(), *registry.value());
-  plugins.start();
-
-  std::vector<InstanceStatus> all = plugins.status();
+  Session session;
+  if (int code = open_session(context, {.load_plugins = true}, session); code != kExitOk) {
+    return code;
+  }
+  std::vector<InstanceStatus> all = session.plugins->status();
   if (context.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const InstanceStatus& s : all) {
@@ -109,12 +106,11 @@ int list(Context& context) {
 }
 
 int call(Context& context) {
-  auto config = context.load_config();
-  if (!config.ok()) return fail(context, config.status(), kExitConfig);
-  auto registry = context.open_registry(config.value());
-  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
-  PluginManager plugins(config.value(), *registry.value());
-  plugins.start();
+  Session session;
+  if (int code = open_session(context, {.load_plugins = true}, session); code != kExitOk) {
+    return code;
+  }
+  PluginManager& plugins = *session.plugins;
 
   std::string instance = context.positional("instance");
   std::string args = context.options.count("args") ? context.positional("args") : "{}";

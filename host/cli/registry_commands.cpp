@@ -34,15 +34,11 @@ nlohmann::json event_json(const EventRow& e) {
 }
 
 int versions(Context& context) {
-  auto config = context.load_config();
-  if (!config.ok()) return fail(context, config.status(), kExitConfig);
-  auto registry = context.open_registry(config.value());
-  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
+  Session session;
+  if (int code = open_session(context, {}, session); code != kExitOk) return code;
   std::string plugin = context.positional("plugin");
-  if (auto known = registry.value()->plugin(plugin); !known.ok()) {
-    return fail(context, known.status(), exit_code_for(known.status()));
-  }
-  auto rows = registry.value()->versions(plugin);
+  if (int code = require_plugin(context, *session.registry, plugin); code != kExitOk) return code;
+  auto rows = session.registry->versions(plugin);
   if (!rows.ok()) return fail(context, rows.status(), kExitStorage);
 
   if (context.json) {
@@ -68,19 +64,17 @@ int versions(Context& context) {
 }
 
 int history(Context& context) {
-  auto config = context.load_config();
-  if (!config.ok()) return fail(context, config.status(), kExitConfig);
-  auto registry = context.open_registry(config.value());
-  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
+  Session session;
+  if (int code = open_session(context, {}, session); code != kExitOk) return code;
   std::optional<std::string> plugin;
   if (context.options.count("plugin")) {
     plugin = context.positional("plugin");
-    if (auto known = registry.value()->plugin(*plugin); !known.ok()) {
-      return fail(context, known.status(), exit_code_for(known.status()));
+    if (int code = require_plugin(context, *session.registry, *plugin); code != kExitOk) {
+      return code;
     }
   }
   int limit = context.options["limit"].as<int>();
-  auto events = registry.value()->events(plugin, limit);
+  auto events = session.registry->events(plugin, limit);
   if (!events.ok()) return fail(context, events.status(), kExitStorage);
 
   if (context.json) {
@@ -108,13 +102,13 @@ int history(Context& context) {
 }
 
 int status(Context& context) {
-  auto config = context.load_config();
-  if (!config.ok()) return fail(context, config.status(), kExitConfig);
-  auto registry = context.open_registry(config.value());
-  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
-  auto plugins = registry.value()->plugins();
+  Session session;
+  if (int code = open_session(context, {}, session); code != kExitOk) return code;
+  const Config& config = session.config;
+  Registry* registry = session.registry.get();
+  auto plugins = registry->plugins();
   if (!plugins.ok()) return fail(context, plugins.status(), kExitStorage);
-  Status consistent = registry.value()->check_consistency();
+  Status consistent = registry->check_consistency();
 
   struct Row {
     PluginRow plugin;
@@ -124,17 +118,17 @@ int status(Context& context) {
   std::vector<Row> rows;
   for (const PluginRow& p : plugins.value()) {
     Row row{p, std::nullopt, 0};
-    if (auto active = registry.value()->active_version(p.name); active.ok()) row.active = *active;
-    if (auto all = registry.value()->versions(p.name); all.ok()) row.version_count = all->size();
+    if (auto active = registry->active_version(p.name); active.ok()) row.active = *active;
+    if (auto all = registry->versions(p.name); all.ok()) row.version_count = all->size();
     rows.push_back(std::move(row));
   }
 
   if (context.json) {
-    nlohmann::json out = {{"config", config->file.string()},
-                          {"state_dir", config->state_dir.string()},
-                          {"registry", config->registry_file().string()},
+    nlohmann::json out = {{"config", config.file.string()},
+                          {"state_dir", config.state_dir.string()},
+                          {"registry", config.registry_file().string()},
                           {"consistent", consistent.ok()},
-                          {"configured_plugins", config->plugins.size()}};
+                          {"configured_plugins", config.plugins.size()}};
     if (!consistent.ok()) out["inconsistency"] = consistent.message();
     nlohmann::json list = nlohmann::json::array();
     for (const Row& r : rows) {
@@ -151,10 +145,9 @@ int status(Context& context) {
     return kExitOk;
   }
   auto& out = context.out;
-  out << "config:     " << (config->file.empty() ? "(none, defaults)" : config->file.string())
-      << "\n"
-      << "state dir:  " << config->state_dir.string() << "\n"
-      << "registry:   " << config->registry_file().string()
+  out << "config:     " << (config.file.empty() ? "(none, defaults)" : config.file.string()) << "\n"
+      << "state dir:  " << config.state_dir.string() << "\n"
+      << "registry:   " << config.registry_file().string()
       << (consistent.ok() ? " (consistent)" : " (INCONSISTENT: " + consistent.message() + ")")
       << "\n\n";
   Table table({"PLUGIN", "ENABLED", "KINDS", "ACTIVE", "VERSION", "SHA256", "VERSIONS"});

@@ -12,35 +12,20 @@
 #include "runtime/version_control.hpp"
 #include "runtime/watcher.hpp"
 #include "runtime/worker_evaluator.hpp"
-#include "util/state_lock.hpp"
 
 namespace moss::cli {
 namespace {
 
-// Everything a version-changing command needs, in dependency order. Holding the state lock
-// makes this process the only one changing versions; versions a dead process left
-// `evaluating` are abandoned first.
-struct VersionSession {
-  Config config;
-  std::unique_ptr<StateLock> lock;
-  std::unique_ptr<Registry> registry;
-  std::unique_ptr<PluginManager> plugins;
+// A version-changing command's session: it holds the state lock, so versions a dead
+// process left `evaluating` are abandoned first.
+struct VersionSession : Session {
   std::unique_ptr<VersionControl> versions;
 };
 
 // Returns the exit code on failure.
 int open_session(Context& context, VersionSession& session) {
-  auto config = context.load_config();
-  if (!config.ok()) return fail(context, config.status(), kExitConfig);
-  session.config = std::move(config.value());
-  auto lock = StateLock::acquire(session.config.state_dir);
-  if (!lock.ok()) return fail(context, lock.status(), kExitStorage);
-  session.lock = std::move(lock.value());
-  auto registry = context.open_registry(session.config);
-  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
-  session.registry = std::move(registry.value());
-  session.plugins = std::make_unique<PluginManager>(session.config, *session.registry);
-  session.plugins->start();
+  Needs needs{.lock_versions = true, .load_plugins = true};
+  if (int code = open_session(context, needs, session); code != kExitOk) return code;
   session.versions = std::make_unique<VersionControl>(
       *session.plugins, *session.registry, session.config, actors::cli,
       make_worker_evaluator(session.config, *session.plugins));
@@ -191,21 +176,18 @@ int rollback(Context& context) {
 }
 
 int ratchet(Context& context) {
-  auto config = context.load_config();
-  if (!config.ok()) return fail(context, config.status(), kExitConfig);
-  auto registry = context.open_registry(config.value());
-  if (!registry.ok()) return fail(context, registry.status(), kExitStorage);
-  std::string plugin = context.positional("plugin");
-  if (auto known = registry.value()->plugin(plugin); !known.ok()) {
-    return fail(context, known.status(), exit_code_for(known.status()));
+  Session session;
+  if (int code = open_session(context, {.load_plugins = true}, session); code != kExitOk) {
+    return code;
   }
-  PluginManager plugins(config.value(), *registry.value());
-  plugins.start();
-  auto gate = RatchetGate::open(plugins, config.value(), *registry.value(), plugin);
+  Registry* registry = session.registry.get();
+  std::string plugin = context.positional("plugin");
+  if (int code = require_plugin(context, *registry, plugin); code != kExitOk) return code;
+  auto gate = RatchetGate::open(*session.plugins, session.config, *registry, plugin);
   if (!gate.ok()) return fail(context, gate.status(), kExitFailure);
   auto stats = gate.value()->stats();
   if (!stats.ok()) return fail(context, stats.status(), kExitFailure);
-  auto evaluations = registry.value()->evaluations(plugin, 10);
+  auto evaluations = registry->evaluations(plugin, 10);
   if (!evaluations.ok()) return fail(context, evaluations.status(), kExitStorage);
 
   nlohmann::json state = nlohmann::json::parse(stats.value(), nullptr, false);

@@ -19,6 +19,7 @@
 
 #include "evaluation/evaluator.hpp"
 #include "loader/loader.hpp"
+#include "util/fatal_signals.hpp"
 #include "util/json_schema.hpp"
 
 namespace moss {
@@ -114,19 +115,9 @@ void on_allocation_failure() {
 void install_fault_reporting(int result_fd) {
   g_page_size = ::sysconf(_SC_PAGESIZE);
   g_statm_fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  // The handlers run on their own stack so that a stack overflow is reported too.
-  static char alternate_stack[64 * 1024];
-  stack_t stack{};
-  stack.ss_sp = alternate_stack;
-  stack.ss_size = sizeof alternate_stack;
-  ::sigaltstack(&stack, nullptr);
-  struct sigaction action {};
-  action.sa_handler = on_fatal_signal;
-  action.sa_flags = SA_ONSTACK | SA_RESETHAND;
-  sigemptyset(&action.sa_mask);
-  for (int signal_number : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS}) {
-    ::sigaction(signal_number, &action, nullptr);
-  }
+  // On their own stack, so that a stack overflow is reported too.
+  install_fatal_signal_handlers(on_fatal_signal,
+                                {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS});
   // Without this, std::bad_alloc would reach the SDK glue and become a per-case
   // resource_exhausted error: a candidate that exhausts memory must be rejected as such.
   std::set_new_handler(on_allocation_failure);

@@ -4,6 +4,7 @@
 
 #include "runtime/lease.hpp"
 #include "runtime/loaded_version.hpp"
+#include "util/fatal_signals.hpp"
 
 #include <signal.h>
 #include <string.h>
@@ -67,19 +68,7 @@ PluginCallSite::PluginCallSite(const std::string& instance, const std::string& v
 void install_crash_reporter() {
   static std::atomic<bool> installed{false};
   if (installed.exchange(true)) return;
-  // An alternate stack, so a plugin's stack overflow is still reported.
-  static char alternate_stack[64 * 1024];
-  stack_t stack{};
-  stack.ss_sp = alternate_stack;
-  stack.ss_size = sizeof alternate_stack;
-  ::sigaltstack(&stack, nullptr);
-
-  struct sigaction action {};
-  action.sa_handler = on_fatal_signal;
-  action.sa_flags = SA_ONSTACK | SA_RESETHAND;
-  ::sigemptyset(&action.sa_mask);
-  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT})
-    ::sigaction(sig, &action, nullptr);
+  install_fatal_signal_handlers(on_fatal_signal, {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT});
 }
 
 }  // namespace moss
