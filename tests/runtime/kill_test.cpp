@@ -21,14 +21,28 @@
 
 namespace {
 
+// Starts the driver and waits until it says it is ready (has started its cycles).
 pid_t start_driver(const std::filesystem::path& dir) {
+  int ready[2];
+  if (::pipe(ready) != 0) return -1;
   pid_t pid = ::fork();
   if (pid == 0) {
+    ::dup2(ready[1], STDOUT_FILENO);
+    ::close(ready[0]);
     std::string good = std::string(MOSS_EVOLVABLE_DIR) + "/evolvable-good.so";
     ::execl(MOSS_SWAP_DRIVER, MOSS_SWAP_DRIVER, dir.c_str(), good.c_str(), nullptr);
     ::_exit(127);
   }
-  return pid;
+  ::close(ready[1]);
+  char word[6] = {};
+  std::size_t got = 0;
+  while (got < 5) {
+    ssize_t n = ::read(ready[0], word + got, 5 - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(ready[0]);
+  return std::string(word) == "ready" ? pid : -1;
 }
 
 // The short sha the Ratchet's newest history entry names (ratchet-guard's state format).
@@ -54,13 +68,13 @@ TEST_CASE("50 SIGKILLs during version changes never leave the registry inconsist
   REQUIRE(config.ok());
 
   std::mt19937 rng(20261124);
-  std::uniform_int_distribution<int> delay_ms(500, 1300);
+  std::uniform_int_distribution<int> delay_ms(5, 400);
   int changes_seen = 0;
   std::int64_t last_event = 0;
   for (int kill = 0; kill < 50; ++kill) {
     pid_t driver = start_driver(dir.path());
     REQUIRE(driver > 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));  // mid-work
     ::kill(driver, SIGKILL);
     int status = 0;
     REQUIRE(::waitpid(driver, &status, 0) == driver);
@@ -107,6 +121,6 @@ TEST_CASE("50 SIGKILLs during version changes never leave the registry inconsist
     if (!events->empty() && events->front().id != last_event) ++changes_seen;
     if (!events->empty()) last_event = events->front().id;
   }
-  // The kills landed while work was being done, not only before it started.
-  CHECK(changes_seen >= 40);
+  // Work was being done when the kills landed (a vacuous run would see no changes).
+  CHECK(changes_seen >= 25);
 }

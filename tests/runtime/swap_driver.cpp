@@ -1,8 +1,9 @@
 // A host that changes versions as fast as it can, forever: the victim of the kill test.
-// Usage: swap_driver DIR (DIR holds moss.toml). Each cycle stages a fresh candidate (the good
-// fixture plus random trailing bytes, so every file is a new version), evaluates it with a
-// scripted evaluator (no worker: the registry and the swap are under test), and now and then
-// rolls back or promotes an older version again.
+// Usage: swap_driver DIR GOOD_SO (DIR holds moss.toml). It writes "ready" on stdout once it
+// has started, so the killer can aim at the work rather than at the start-up. Each cycle stages a
+// fresh candidate (the good fixture plus random trailing bytes, so every file is a new version),
+// evaluates it with a scripted evaluator (no worker: the registry and the swap are under test), and
+// now and then rolls back or promotes an older version again.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     good.assign(std::istreambuf_iterator<char>(in), {});
   }
   std::filesystem::create_directories(dir / "candidates");
+  std::cout << "ready" << std::endl;
   for (std::uint64_t cycle = 0;; ++cycle) {
     auto file = dir / "candidates" / ("c" + std::to_string(rng()) + ".so");
     {
