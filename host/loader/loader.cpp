@@ -134,7 +134,7 @@ Status check_compatibility(const PluginManifest& m, const std::string& origin) {
   return Status();
 }
 
-Result<FileInspection> inspect_plugin_file(const std::filesystem::path& file) {
+Result<FileInspection> inspect_plugin_file(const std::filesystem::path& file, bool hash) {
   const std::string origin = file.string();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) {
@@ -170,7 +170,7 @@ Result<FileInspection> inspect_plugin_file(const std::filesystem::path& file) {
   if (!manifest.ok()) return manifest.status();
   inspection.manifest = std::move(manifest.value());
 
-  inspection.sha256 = sha256_hex(bytes.value());
+  if (hash) inspection.sha256 = sha256_hex(bytes.value());
   return inspection;
 }
 
@@ -222,8 +222,9 @@ Status Library::check_descriptor(const sdk::PluginDescriptor* d, const PluginMan
 
 Result<std::shared_ptr<Library>> Library::load(const std::filesystem::path& file,
                                                const LoadOptions& options) {
-  auto inspection = inspect_plugin_file(file);
+  auto inspection = inspect_plugin_file(file, options.known_sha256.empty());
   if (!inspection.ok()) return inspection.status();
+  if (!options.known_sha256.empty()) inspection->sha256 = options.known_sha256;
   const std::string origin = file.string();
   Status compatible = check_compatibility(inspection->manifest, origin);
   if (!compatible.ok()) return compatible;

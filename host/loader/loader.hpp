@@ -45,7 +45,8 @@ struct FileInspection {
 
 // Reads the ELF file: its exported entry symbol and its manifest section. Runs no plugin
 // code. Errors name the file, what was expected and what was found.
-Result<FileInspection> inspect_plugin_file(const std::filesystem::path& file);
+// With `hash` false, sha256 is left empty (for files whose hash is already known).
+Result<FileInspection> inspect_plugin_file(const std::filesystem::path& file, bool hash = true);
 
 // Checks the manifest against this host: ABI major equal, minor not newer, same toolchain.
 Status check_compatibility(const PluginManifest& manifest, const std::string& origin);
@@ -57,6 +58,9 @@ struct LoadOptions {
   // Keep the library mapped after its last object is gone (RTLD_NODELETE), for plugins
   // that cannot be unloaded safely (threads they started, atexit handlers, ...).
   bool never_unload = false;
+  // The file's SHA-256 when the caller knows it (a content-addressed copy in the version
+  // store, named by its hash and never written again): the file is then not hashed again.
+  std::string known_sha256;
 };
 
 // A loaded plugin library. Shared (std::shared_ptr) by every object created from it, so the

@@ -137,14 +137,14 @@ Status PluginManager::load_instance(const PluginConfig& plugin, Instance& instan
   auto version = load_version(instance, active.value());
   if (!version.ok()) return version.status();
   status.manifest = version.value()->manifest();  // the active version's, not the file's
-  instance.slot = std::make_unique<Slot>(plugin.instance);
   instance.slot->publish(std::move(version.value()));
   return Status();
 }
 
 Result<std::shared_ptr<const LoadedVersion>> PluginManager::load_version(const Instance& instance,
                                                                          const VersionRow& row) {
-  auto library = Library::load(row.path, LoadOptions{.never_unload = instance.config.never_unload});
+  auto library = Library::load(row.path, LoadOptions{.never_unload = instance.config.never_unload,
+                                                     .known_sha256 = row.sha256});
   if (!library.ok()) return library.status();
   auto version = std::make_shared<LoadedVersion>(row.plugin, row.id, library.value());
   Status created = version->create_objects(init_context(row.plugin, instance.settings_json));
@@ -168,8 +168,7 @@ Result<std::shared_ptr<const LoadedVersion>> PluginManager::load_version(const V
 void PluginManager::publish(const VersionRow& row, std::shared_ptr<const LoadedVersion> version,
                             Slot::Previous previous) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Instance& instance = instances_[row.plugin];
-  if (!instance.slot) instance.slot = std::make_unique<Slot>(row.plugin);
+  Instance& instance = instances_.at(row.plugin);  // load_version checked it exists
   instance.status.state = InstanceState::active;
   instance.status.error.clear();
   instance.status.manifest = version->manifest();
@@ -278,6 +277,7 @@ std::size_t PluginManager::start() {
   std::size_t failed = 0;
   for (const PluginConfig& plugin : plugins) {
     Instance instance;
+    instance.slot = std::make_unique<Slot>(plugin.instance);  // serves nothing until published
     instance.config = plugin;
     instance.status.instance = plugin.instance;
     instance.status.source = plugin.path;
@@ -328,12 +328,13 @@ std::vector<InstanceStatus> PluginManager::status() const {
 }
 
 Result<Slot*> PluginManager::slot(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  // The map and its slots are fixed once start() returns: no lock on the call path.
   auto it = instances_.find(name);
   if (it == instances_.end()) {
     return Status(Code::not_found, "no plugin instance named '" + name + "'");
   }
-  if (!it->second.slot) {
+  if (!it->second.slot->serving()) {
+    std::lock_guard<std::mutex> lock(mutex_);
     return Status(Code::failed_precondition,
                   "plugin '" + name + "' is disabled: " + it->second.status.error);
   }

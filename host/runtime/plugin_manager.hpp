@@ -62,7 +62,8 @@ class PluginManager {
   std::vector<InstanceStatus> status() const;
   // The slot serving `instance`: lease it for each call. not_found if there is no such
   // instance; failed_precondition (with the reason) if it is disabled. The slot lives as long
-  // as the manager.
+  // as the manager. Lock-free: the set of instances is fixed when start() returns, and
+  // start() must return before any other method is called.
   Result<Slot*> slot(const std::string& instance) const;
 
   sdk::HostServices& host_services();
@@ -105,7 +106,7 @@ class PluginManager {
     InstanceStatus status;
     PluginConfig config;
     std::string settings_json;   // validated, defaults applied
-    std::unique_ptr<Slot> slot;  // null while disabled
+    std::unique_ptr<Slot> slot;  // never null after start(); serves nothing while disabled
   };
   Result<std::shared_ptr<const LoadedVersion>> load_version(const Instance& instance,
                                                             const VersionRow& row);

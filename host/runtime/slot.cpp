@@ -36,8 +36,11 @@ Lease::~Lease() {
   if (version_ == nullptr) return;
   thread_->entries[index_].version.store(nullptr, std::memory_order_release);
   thread_->depth = index_;
-  if (slot_ != nullptr && slot_->has_draining_.load(std::memory_order_relaxed)) {
-    slot_->reclaim();
+  // The call that held the last lease on a replaced version frees it. Calls on the active
+  // version skip this: they never wait while another version drains.
+  if (slot_ != nullptr && slot_->has_draining_.load(std::memory_order_relaxed) &&
+      slot_->active_.load(std::memory_order_relaxed) != version_) {
+    slot_->reclaim(/*wait=*/false);
   }
 }
 
@@ -83,12 +86,16 @@ void Slot::release_predecessor() {
   has_draining_.store(!draining_.empty(), std::memory_order_relaxed);
 }
 
-std::size_t Slot::reclaim() {
+std::size_t Slot::reclaim(bool wait) {
   std::vector<std::shared_ptr<const LoadedVersion>> drained;
   std::size_t remaining = 0;
   {
-    std::unique_lock lock(mutex_, std::try_to_lock);
-    if (!lock.owns_lock()) return draining();  // another thread is reclaiming
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (wait) {
+      lock.lock();
+    } else if (!lock.try_lock()) {
+      return 1;  // another thread holds the lock: it reclaims, or this call's caller retries
+    }
     for (auto it = draining_.begin(); it != draining_.end();) {
       if (is_pinned(it->get())) {
         ++it;

@@ -49,12 +49,15 @@ class Slot {
   void publish(std::shared_ptr<const LoadedVersion> next, Previous previous = Previous::drain);
 
   std::shared_ptr<const LoadedVersion> active() const;
+  // True if a version serves (lock-free).
+  bool serving() const noexcept { return active_.load(std::memory_order_acquire) != nullptr; }
   std::shared_ptr<const LoadedVersion> predecessor() const;
   // Lets the predecessor drain (probation ended without a rollback).
   void release_predecessor();
 
   // Destroys the replaced versions no call pins any more; returns how many still drain.
-  std::size_t reclaim();
+  // Without `wait`, gives up at once (returning non-zero) if another thread holds the lock.
+  std::size_t reclaim(bool wait = true);
   // Waits until every replaced version is destroyed or `deadline` passes, and returns the
   // calls that still pin one (empty when all drained).
   std::vector<PinnedCall> drain(std::chrono::milliseconds deadline);

@@ -21,6 +21,12 @@ Result<StoredFile> VersionStore::store(const std::string& instance,
   }
   Status written = write_file_atomic(stored.path, bytes.value());
   if (!written.ok()) return written;
+  // Read-only: a version is immutable, and loads trust its name to be its hash.
+  std::filesystem::permissions(stored.path,
+                               std::filesystem::perms::owner_read |
+                                   std::filesystem::perms::group_read |
+                                   std::filesystem::perms::others_read,
+                               ec);
   return stored;
 }
 

@@ -2,6 +2,7 @@
 #include "util/files.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -89,12 +90,29 @@ std::string errno_text() {
 }
 
 Result<std::string> read_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Status(Code::not_found, file.string() + ": cannot open: " + errno_text());
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return Status(Code::internal, file.string() + ": read error");
-  return content.str();
+  Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0)
+    return Status(Code::not_found, file.string() + ": cannot open: " + errno_text());
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    return Status(Code::internal, file.string() + ": cannot stat: " + errno_text());
+  }
+  // Sized from fstat, read in as few calls as the kernel allows; a file that grows or
+  // shrinks meanwhile is read up to where it ends.
+  std::string content(static_cast<std::size_t>(info.st_size), '\0');
+  std::size_t filled = 0;
+  while (true) {
+    if (filled == content.size()) content.resize(content.size() + 65536);
+    ssize_t n = ::read(fd.get(), content.data() + filled, content.size() - filled);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status(Code::internal, file.string() + ": read error: " + errno_text());
+    }
+    if (n == 0) break;
+    filled += static_cast<std::size_t>(n);
+  }
+  content.resize(filled);
+  return content;
 }
 
 Status write_file_atomic(const std::filesystem::path& target, std::string_view data) {

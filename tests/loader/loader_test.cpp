@@ -10,8 +10,10 @@
 #include <csignal>
 #include <fstream>
 
+#include "loader/elf.hpp"
 #include "loader/loader.hpp"
 #include "logging/logging.hpp"
+#include "util/files.hpp"
 #include "plugin_harness.hpp"
 #include "temp_dir.hpp"
 
@@ -308,4 +310,23 @@ TEST_CASE("a plugin that crashes in a method takes down only the process calling
   REQUIRE(::waitpid(child, &status, 0) == child);
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGSEGV);
+}
+
+TEST_CASE("every plugin built with moss_add_plugin exports only its entry and can be unloaded",
+          "[loader][sdk]") {
+  std::vector<std::filesystem::path> files = {fixture("fixture-good")};
+  for (const auto& entry : std::filesystem::directory_iterator(MOSS_PLUGINS_DIR)) {
+    if (entry.path().extension() == ".so") files.push_back(entry.path());
+  }
+  REQUIRE(files.size() > 1);
+  for (const auto& file : files) {
+    INFO(file.string());
+    auto bytes = moss::read_file(file);
+    REQUIRE(bytes.ok());
+    auto image = moss::parse_elf(file, bytes.value(), moss::sdk::kManifestSection);
+    REQUIRE(image.ok());
+    REQUIRE(image->dynamic_symbols.size() == 1);
+    CHECK(image->dynamic_symbols[0].name == moss::sdk::kEntrySymbol);
+    CHECK_FALSE(image->dynamic_symbols[0].unique);
+  }
 }
