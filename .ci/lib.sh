@@ -36,6 +36,7 @@ moss_build() {
   fi
   # shellcheck disable=SC2086
   cmake -S "$MOSS_ROOT" -B "$MOSS_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMOSS_BUILD_BENCHMARKS=ON \
     "${launcher[@]}" ${MOSS_CMAKE_ARGS:-}
   echo "== building"
   cmake --build "$MOSS_BUILD_DIR" -j "$(nproc)"
