@@ -155,11 +155,11 @@ Result<FileInspection> inspect_plugin_file(const std::filesystem::path& file, bo
     if (symbol.unique) inspection.unique_symbols.push_back(symbol.name);
   }
   if (!has_entry) {
-    return Status(Code::invalid_argument,
-                  origin + ": not a moss plugin: expected the exported symbol '" +
-                      sdk::kEntrySymbol + "', found " +
-                      std::to_string(image->dynamic_symbols.size()) +
-                      " other exported symbols (build it with MOSS_PLUGIN(...))");
+    return Status(
+        Code::invalid_argument,
+        origin + ": not a moss plugin: expected the exported symbol '" + sdk::kEntrySymbol +
+            "', found " + std::to_string(image->dynamic_symbols.size()) + " other exported symbol" +
+            (image->dynamic_symbols.size() == 1 ? "" : "s") + " (build it with MOSS_PLUGIN(...))");
   }
   if (!image->section_data) {
     return Status(Code::invalid_argument,
