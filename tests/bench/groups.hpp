@@ -25,4 +25,8 @@ sdk::Result<Group> call_overhead_group();
 // 3. Load + check + promote of a real file against a bare dlopen + dlsym of the same file.
 sdk::Result<Group> swap_group();
 
+// 4. Rollback during probation to the kept predecessor: VersionControl::rollback, the
+// automatic rollback after a failing live window, and the latter's phases.
+sdk::Result<Group> rollback_probation_group();
+
 }  // namespace moss::bench

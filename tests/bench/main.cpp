@@ -1,8 +1,9 @@
-// bench_swap: the benchmarks of issue 3 (call overhead, swap latency, load + promote), each
-// next to its baselines, then a summary of ratios computed from this run alone.
+// bench_swap: the benchmarks of issue 3 (call overhead, swap latency, load + promote, rollback
+// during probation), each next to its baselines, then a summary of ratios computed from this
+// run alone.
 //
 //   bench_swap                                   all groups, 5 repetitions, medians
-//   bench_swap --benchmark_filter='^call/'       one group (call/, swap/ or load/)
+//   bench_swap --benchmark_filter='^call/'       one group (call/, swap/, load/ or rollback/)
 //   MOSS_BENCH_PLUGIN=/path/x.so bench_swap      another fixture-evolvable build
 //
 // Flags on the command line come after the defaults (5 repetitions, aggregates only), and
@@ -34,7 +35,8 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 2;
 
   std::vector<moss::bench::Group> groups;
-  for (auto make : {moss::bench::call_overhead_group, moss::bench::swap_group}) {
+  for (auto make : {moss::bench::call_overhead_group, moss::bench::swap_group,
+                    moss::bench::rollback_probation_group}) {
     auto group = make();
     if (!group.ok()) {
       std::cerr << "bench_swap: setup failed: " << group.status().to_string() << "\n";
