@@ -907,6 +907,19 @@ Result<std::optional<VersionRow>> Registry::active_version(const std::string& pl
   return std::optional<VersionRow>(std::move(row.value()));
 }
 
+Result<std::optional<VersionRow>> Registry::last_retired(const std::string& plugin) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto owner = find_plugin(plugin);
+  if (!owner.ok()) return owner.status();
+  return select_one<VersionRow>(
+      *database_,
+      "SELECT " + kVersionColumns +
+          " FROM versions WHERE id = (SELECT e.version_id FROM events e JOIN versions v ON "
+          "v.id = e.version_id WHERE e.plugin = ?1 AND e.type = 'version_state_changed' AND "
+          "e.to_state = 'retired' AND v.state = 'retired' ORDER BY e.id DESC LIMIT 1)",
+      read_version, plugin);
+}
+
 Result<std::vector<EventRow>> Registry::events(std::optional<std::string> plugin, int limit,
                                                std::int64_t before_id) {
   if (limit <= 0 || before_id < 0) {

@@ -259,6 +259,9 @@ class Registry {
                                                    const std::string& sha256);
   // The version that serves calls (active or probation); empty if none does.
   Result<std::optional<VersionRow>> active_version(const std::string& plugin);
+  // The version retired most recently (by the order of events, not the clock) that is still
+  // retired: the one a rollback returns to. Empty if there is none.
+  Result<std::optional<VersionRow>> last_retired(const std::string& plugin);
   // Newest first: at most `limit` events, of `plugin` if given, older than `before_id` if
   // it is not 0 (pass the last id of a page to get the next one).
   Result<std::vector<EventRow>> events(std::optional<std::string> plugin, int limit,

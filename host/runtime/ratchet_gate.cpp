@@ -54,6 +54,7 @@ Result<sdk::Verdict> RatchetGate::record(double score, const std::string& versio
   sample.version = version;
   sample.action = action;
   sample.now_ms = now_ms;
+  is_new_ = false;
   return guard_->record(sample);
 }
 
@@ -61,6 +62,7 @@ Status RatchetGate::reset(double baseline) {
   sdk::GuardReset request;
   request.set_baseline = true;
   request.baseline = baseline;
+  is_new_ = false;
   return guard_->reset(request);
 }
 

@@ -22,7 +22,7 @@ class RatchetGate {
   static Result<std::unique_ptr<RatchetGate>> open(PluginManager& plugins, const Config& config,
                                                    Registry& registry, const std::string& instance);
 
-  // True if the registry held no state: no score has been recorded for this plugin yet.
+  // True until a first score or baseline is recorded: the registry held no state.
   bool is_new() const { return is_new_; }
 
   // Whether evaluation may proceed now (refused while LOCKED; the verdict says until when).

@@ -120,6 +120,20 @@ VersionControl::~VersionControl() {
   }
 }
 
+Result<RatchetGate*> VersionControl::gate_for(const std::string& instance) {
+  auto& gate = gates_[instance];
+  if (!gate) {
+    auto opened = RatchetGate::open(plugins_, config_, registry_, instance);
+    if (!opened.ok()) return opened.status();
+    gate = std::move(opened.value());
+  }
+  return gate.get();
+}
+
+void VersionControl::forget_gate(const std::string& instance) {
+  gates_.erase(instance);
+}
+
 Result<VersionRow> VersionControl::after_manual_change(const std::string& instance,
                                                        Result<Switched> switched) {
   if (!switched.ok()) return switched.status();
@@ -153,12 +167,14 @@ void VersionControl::judge_probation(const std::string& instance, std::int64_t v
                                      std::int64_t calls, std::int64_t failures, bool finished) {
   std::lock_guard decisions(decisions_mutex_);
   auto report = [&](const Status& s) {
-    if (!s.ok()) log().error("plugin '{}': probation: {}", instance, s.message());
+    if (s.ok()) return;
+    log().error("plugin '{}': probation: {}", instance, s.message());
+    forget_gate(instance);  // what it recorded may not have been saved
   };
   auto version = registry_.version(version_id);
   if (!version.ok()) return report(version.status());
   if (version->state != VersionState::probation) return;  // decided meanwhile
-  auto gate = RatchetGate::open(plugins_, config_, registry_, instance);
+  auto gate = gate_for(instance);
   if (!gate.ok()) return report(gate.status());
   const double score = static_cast<double>(calls - failures) / static_cast<double>(calls);
   auto verdict = gate.value()->record(score, short_sha(version.value()), "probation", now_ms_());
@@ -276,7 +292,7 @@ Result<GateDecision> VersionControl::evaluate(const std::string& instance) {
   std::lock_guard decisions(decisions_mutex_);
   auto candidate = newest_candidate(instance);
   if (!candidate.ok()) return candidate.status();
-  auto gate = RatchetGate::open(plugins_, config_, registry_, instance);
+  auto gate = gate_for(instance);
   if (!gate.ok()) return gate.status();
   const std::int64_t now = now_ms_();
   auto open = gate.value()->check(now);
@@ -316,9 +332,14 @@ Result<GateDecision> VersionControl::evaluate(const std::string& instance) {
                          "",
                          baseline->report_json};
     auto recorded = registry_.record_evaluation(record, state.value());
-    if (!recorded.ok()) return recorded.status();
+    if (!recorded.ok()) {
+      forget_gate(instance);
+      return recorded.status();
+    }
   }
-  return decide(instance, evaluating.value(), active.value(), *gate.value());
+  auto decision = decide(instance, evaluating.value(), active.value(), *gate.value());
+  if (!decision.ok()) forget_gate(instance);  // its verdict may not have been saved
+  return decision;
 }
 
 Result<EvaluationRun> VersionControl::measure(GateDecision& decision) {
@@ -567,21 +588,14 @@ Result<VersionRow> VersionControl::rollback(const std::string& instance,
     target = row.value();
   } else {
     // The version the current one replaced: the most recently retired.
-    auto versions = registry_.versions(instance);
-    if (!versions.ok()) return versions.status();
-    const VersionRow* previous = nullptr;
-    for (const VersionRow& v : versions.value()) {
-      if (v.state == VersionState::retired &&
-          (previous == nullptr || v.updated_at_ms > previous->updated_at_ms)) {
-        previous = &v;
-      }
-    }
-    if (previous == nullptr) {
+    auto previous = registry_.last_retired(instance);
+    if (!previous.ok()) return previous.status();
+    if (!previous.value()) {
       return Status(Code::failed_precondition,
                     "plugin '" + instance + "' has no previous version to roll back to: version " +
                         std::to_string(current.id) + " is the only one that has served");
     }
-    target = *previous;
+    target = *previous.value();
   }
   const std::string reason = "rollback from version " + std::to_string(current.id);
   return after_manual_change(instance, switch_to(target, nullptr, [&] {

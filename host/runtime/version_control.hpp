@@ -113,6 +113,11 @@ class VersionControl {
   template <class Change>
   Result<Switched> switch_to(const VersionRow& target, std::shared_ptr<const LoadedVersion> loaded,
                              Change&& change, bool probation = false);
+  // The instance's Ratchet gate, opened once and kept (under decisions_mutex_): with the
+  // state lock held, nothing else changes its saved state. Forgotten, so that it is read
+  // again from the registry, whenever a change it judged may not have been committed.
+  Result<RatchetGate*> gate_for(const std::string& instance);
+  void forget_gate(const std::string& instance);
   Result<VersionRow> after_manual_change(const std::string& instance, Result<Switched> switched);
   Result<VersionRow> newest_candidate(const std::string& instance);
   Result<GateDecision> decide(const std::string& instance, VersionRow candidate,
@@ -127,6 +132,7 @@ class VersionControl {
   VersionEvaluator evaluator_;
   std::function<std::int64_t()> now_ms_;
   std::mutex decisions_mutex_;  // one version decision at a time, CLI or probation
+  std::map<std::string, std::unique_ptr<RatchetGate>> gates_;  // under decisions_mutex_
   mutable std::mutex probations_mutex_;
   std::map<std::string, std::unique_ptr<Probation>> probations_;  // kept: slots point at them
 

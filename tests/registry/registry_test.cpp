@@ -1108,3 +1108,20 @@ TEST_CASE_METHOD(RegistryTest, "every state change event names the version's sha
   CHECK(data["abi"] == "1.2");
   CHECK(data["score"] == 1);
 }
+
+TEST_CASE_METHOD(RegistryTest,
+                 "last_retired is the version retired last, even within one millisecond",
+                 "[registry]") {
+  auto registry = open();  // the clock stands still: every change has the same time
+  std::int64_t first = add_active(*registry, "text", "a1");
+  std::int64_t second = add_evaluated(*registry, "text", "b2");
+  REQUIRE(registry->activate(second, "cli", "promote").ok());
+  std::int64_t third = add_evaluated(*registry, "text", "c3");
+  REQUIRE(registry->activate(third, "cli", "promote").ok());
+  auto last = registry->last_retired("text");
+  REQUIRE(last.ok());
+  REQUIRE(last.value().has_value());
+  CHECK(last.value()->id == second);  // retired after `first`, at the same millisecond
+  REQUIRE(registry->activate(second, "cli", "rollback", "{}", VersionState::rolled_back).ok());
+  CHECK(registry->last_retired("text").value()->id == first);
+}
