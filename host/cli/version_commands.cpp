@@ -236,19 +236,28 @@ int watch(Context& context) {
   VersionSession session;
   if (int code = open_session(context, session); code != kExitOk) return code;
   Watcher watcher(*session.plugins, *session.versions);
-  Status watched = watcher.run(
-      g_stop_watching, [&](const std::string& instance, const Result<GateDecision>& decision) {
-        if (!context.json) return;
-        nlohmann::json line = {{"plugin", instance}, {"ok", decision.ok()}};
-        if (decision.ok()) {
-          line["action"] = decision->action;
-          line["reason"] = decision->reason;
-          line["version"] = version_brief(decision->candidate);
-        } else {
-          line["error"] = decision.status().message();
-        }
-        context.out << line.dump() << std::endl;
-      });
+  auto print = [&](const nlohmann::json& line) {
+    if (context.json) context.out << line.dump() << std::endl;
+  };
+  WatchCallbacks callbacks;
+  callbacks.watching = [&](const std::vector<std::filesystem::path>& files) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& file : files)
+      names.push_back(file.string());
+    print({{"event", "watching"}, {"files", names}});
+  };
+  callbacks.decided = [&](const std::string& instance, const Result<GateDecision>& decision) {
+    nlohmann::json line = {{"event", "decision"}, {"plugin", instance}, {"ok", decision.ok()}};
+    if (decision.ok()) {
+      line["action"] = decision->action;
+      line["reason"] = decision->reason;
+      line["version"] = version_brief(decision->candidate);
+    } else {
+      line["error"] = decision.status().message();
+    }
+    print(line);
+  };
+  Status watched = watcher.run(g_stop_watching, callbacks);
   if (!watched.ok()) return fail(context, watched, kExitFailure);
   return kExitOk;
 }
@@ -307,15 +316,16 @@ std::vector<Command> version_commands() {
                                         "a retired or rolled-back version");
                       },
                       rollback});
-  commands.push_back({{"watch"},
-                      "",
-                      "Watch the configured plugin files; evaluate and gate each rebuilt one",
-                      "Runs until SIGINT or SIGTERM. A changed file is staged once it has "
-                      "settled (never half-written),\nevaluated in isolation and promoted or "
-                      "rejected by the Ratchet, with no restart.\nWith --json, one JSON line per "
-                      "decision on stdout.",
-                      nullptr,
-                      watch});
+  commands.push_back(
+      {{"watch"},
+       "",
+       "Watch the configured plugin files; evaluate and gate each rebuilt one",
+       "Runs until SIGINT or SIGTERM. A changed file is staged once it has "
+       "settled (never half-written),\nevaluated in isolation and promoted or "
+       "rejected by the Ratchet, with no restart.\nWith --json, JSON lines on stdout: "
+       "{\"event\":\"watching\"} once ready, then one per decision.",
+       nullptr,
+       watch});
   commands.push_back({{"ratchet"},
                       "PLUGIN",
                       "Show the Ratchet: state, ratchet point, peak, count, lock, recent scores",

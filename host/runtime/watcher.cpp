@@ -62,9 +62,7 @@ class Inotify {
 Watcher::Watcher(PluginManager& plugins, VersionControl& versions, WatchOptions options)
     : plugins_(plugins), versions_(versions), options_(options) {}
 
-Status Watcher::run(
-    const std::atomic<bool>& stop,
-    const std::function<void(const std::string&, const Result<GateDecision>&)>& on_decision) {
+Status Watcher::run(const std::atomic<bool>& stop, const WatchCallbacks& callbacks) {
   std::vector<Watched> watched;
   for (const InstanceStatus& status : plugins_.status()) {
     if (status.source.empty()) continue;
@@ -91,6 +89,12 @@ Status Watcher::run(
     }
     log().info("watching {} for rebuilt plugins", folder.string());
   }
+  if (callbacks.watching) {
+    std::vector<std::filesystem::path> files;
+    for (const Watched& w : watched)
+      files.push_back(w.file);
+    callbacks.watching(files);
+  }
 
   while (!stop.load()) {
     pollfd pfd{inotify.fd(), POLLIN, 0};
@@ -113,7 +117,7 @@ Status Watcher::run(
       auto staged = versions_.stage_candidate(w.instance, w.file);
       if (!staged.ok()) {
         log().warn("plugin '{}': not staged: {}", w.instance, staged.status().message());
-        if (on_decision) on_decision(w.instance, staged.status());
+        if (callbacks.decided) callbacks.decided(w.instance, staged.status());
         continue;
       }
       auto decision = versions_.evaluate(w.instance);
@@ -124,7 +128,7 @@ Status Watcher::run(
         log().warn("plugin '{}': candidate {} not evaluated: {}", w.instance, staged->id,
                    decision.status().message());
       }
-      if (on_decision) on_decision(w.instance, decision);
+      if (callbacks.decided) callbacks.decided(w.instance, decision);
     }
   }
   return Status();

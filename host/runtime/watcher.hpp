@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "runtime/version_control.hpp"
 #include "util/status.hpp"
@@ -23,14 +24,19 @@ struct WatchOptions {
   std::chrono::milliseconds poll{100};
 };
 
+struct WatchCallbacks {
+  // Once the files are watched: a change from now on will be noticed.
+  std::function<void(const std::vector<std::filesystem::path>& files)> watching;
+  // After each staged file was judged (or could not be).
+  std::function<void(const std::string& instance, const Result<GateDecision>& decision)> decided;
+};
+
 class Watcher {
  public:
   Watcher(PluginManager& plugins, VersionControl& versions, WatchOptions options = {});
 
-  // Watches until `stop` becomes true. Each decision is logged and passed to `on_decision`.
-  Status run(const std::atomic<bool>& stop,
-             const std::function<void(const std::string& instance, const Result<GateDecision>&)>&
-                 on_decision = {});
+  // Watches until `stop` becomes true. Each decision is logged and reported.
+  Status run(const std::atomic<bool>& stop, const WatchCallbacks& callbacks = {});
 
  private:
   struct Watched {

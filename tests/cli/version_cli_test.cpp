@@ -190,8 +190,24 @@ TEST_CASE("watch evaluates a rebuilt plugin file and hot-swaps it, never half-wr
     ::execv(c_args[0], c_args.data());
     ::_exit(127);
   }
+  // The watcher's JSON lines, once there are `count` of them (or after a minute).
+  auto lines = [&](std::size_t count) {
+    std::vector<nlohmann::json> found;
+    for (int attempt = 0; attempt < 600 && found.size() < count; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      found.clear();
+      std::ifstream in(out_file);
+      for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) found.push_back(nlohmann::json::parse(line));
+      }
+    }
+    return found;
+  };
+  auto ready = lines(1);
+  REQUIRE(ready.size() == 1);
+  REQUIRE(ready[0]["event"] == "watching");
+
   // Rebuild the configured file in two writes, as a slow linker would.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   std::string good;
   {
     std::ifstream in(variant("good"), std::ios::binary);
@@ -206,13 +222,8 @@ TEST_CASE("watch evaluates a rebuilt plugin file and hot-swaps it, never half-wr
     std::ofstream out(d.dir() / "doubler.so", std::ios::binary | std::ios::trunc);
     out.write(good.data(), static_cast<std::streamsize>(good.size()));
   }
-  nlohmann::json decision;
-  for (int attempt = 0; attempt < 300 && decision.is_null(); ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::ifstream in(out_file);
-    std::string line;
-    if (std::getline(in, line) && !line.empty()) decision = nlohmann::json::parse(line);
-  }
+  auto all = lines(2);
+  nlohmann::json decision = all.size() == 2 ? all[1] : nlohmann::json();
   ::kill(watcher, SIGTERM);
   ::waitpid(watcher, nullptr, 0);
   REQUIRE_FALSE(decision.is_null());
