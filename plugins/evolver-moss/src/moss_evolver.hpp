@@ -1,8 +1,9 @@
-// evolver-moss: the MOSS Evolver. It asks the host's LLM for a failure's root cause and
-// for the fixed source of the faulty plugin, and turns the answers into a pattern and a patch.
-// Minimal for now: one full-file patch per proposal.
+// evolver-moss: the MOSS Evolver. It asks the host's LLM why a task failed and how to fix the
+// faulty plugin's source, and turns the answers into a FailurePattern and a Patch (a unified
+// diff, SEARCH/REPLACE blocks or a complete file).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -16,33 +17,24 @@ namespace moss::plugins {
 // FNV-1a, 64 bits, as 16 lower-case hex digits. Stable across builds and platforms.
 std::string fnv1a64_hex(std::string_view text);
 
-// The text of the first balanced JSON object in `reply` that parses: first inside ```json
-// fences, then anywhere. invalid_reply, with the reason, if there is none.
-sdk::Result<std::string> first_json_object(std::string_view reply);
-
-// A fenced code block (``` or longer) found in a reply.
-struct FencedBlock {
-  std::string info;    // the info string after the opening fence, e.g. "cpp"
-  std::string body;    // the lines between the fences, each ending in '\n'
-  std::string before;  // the reply's text before the opening fence
+// The plugin's settings; README.md has the table.
+struct EvolverConfig {
+  std::string prompt_dir;  // absolute once init has resolved it; empty: the built-in prompts
+  std::size_t max_reply_bytes = 262144;
+  double temperature = 0.0;
+  std::int32_t max_tokens = 0;  // 0: the backend's default
 };
-// The first fenced block of `reply`; invalid_reply if there is none or it is not closed.
-sdk::Result<FencedBlock> first_fenced_block(std::string_view reply);
 
-// Replaces each {{name}} in `text` with values[name], in one pass (values are not scanned
-// again). failed_precondition naming `origin` for a {{name}} that has no value.
-sdk::Result<std::string> render_prompt(std::string_view text,
-                                       const std::map<std::string, std::string>& values,
-                                       const std::string& origin);
-
-// The built-in prompts, used when prompt_dir is empty.
-extern const char* const kAnalyzePrompt;
-extern const char* const kProposePrompt;
+// Reads the [plugins.<name>] table (as JSON). invalid_argument naming the key for a wrong
+// type, an out-of-range value or an unknown key. A relative prompt_dir is resolved against
+// `config_dir` when that is not empty.
+sdk::Result<EvolverConfig> parse_evolver_config(std::string_view config_json,
+                                                std::string_view config_dir);
 
 class MossEvolver {
  public:
-  // Config: {"prompt_dir": ""}; if set, it must be a directory holding analyze.txt and
-  // propose.txt, which are read at every call.
+  // Reads the config. With prompt_dir set, the directory must hold analyze.txt and
+  // propose.txt, both using only known placeholders; they are read again at every call.
   sdk::Status init(const sdk::InitContext& context);
 
   sdk::Result<sdk::FailurePattern> analyze(const sdk::FailureReport& failure);
@@ -51,13 +43,14 @@ class MossEvolver {
                                   std::string_view context);
 
  private:
-  sdk::Result<std::string> prompt(const char* file_name, const char* builtin,
+  // The prompt `file_name` (from prompt_dir, read now, or built in) rendered with `values`.
+  sdk::Result<std::string> prompt(const char* file_name,
                                   const std::map<std::string, std::string>& values) const;
-  sdk::Result<std::string> ask(const std::string& prompt, const char* purpose);
+  sdk::Result<sdk::ChatResponse> ask(const std::string& prompt, const char* purpose);
 
   sdk::HostServices* host_ = nullptr;
   sdk::Logger* logger_ = nullptr;
-  std::string prompt_dir_;
+  EvolverConfig config_;
 };
 
 }  // namespace moss::plugins

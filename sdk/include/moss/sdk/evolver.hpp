@@ -48,15 +48,28 @@ struct SourceFile {
   std::string content;
 };
 
+// How a Patch's body is to be read. The host applies every form to the plugin's source tree
+// (a git repository) and refuses, with the reason, a patch that does not apply.
+//
+// search_replace: one or more blocks, each
+//     <<<<<<< SEARCH
+//     lines of `path` as they are now (exactly, whitespace included)
+//     =======
+//     the lines that replace them
+//     >>>>>>> REPLACE
+// applied in order; each SEARCH text must occur exactly once in the file as it stands when
+// its block is applied. An empty SEARCH text is allowed only for a file that does not exist
+// yet (the REPLACE text becomes its content).
 enum class PatchFormat : std::int32_t {
   full_file = 1,       // body is the complete new content of `path`
-  unified_diff = 2,    // body is a unified diff (paths relative to the plugin root)
+  unified_diff = 2,    // body is a unified diff; paths relative to the plugin root, with or
+                       // without git's a/ b/ prefixes; `path` is informative
   search_replace = 3,  // body is one or more SEARCH/REPLACE blocks for `path`
 };
 
 struct Patch {
   PatchFormat format = PatchFormat::full_file;
-  std::string path;  // the file the patch is for (full_file, search_replace)
+  std::string path;  // relative to the plugin root, e.g. "src/tool.cpp"
   std::string body;
   std::string description;  // what the patch changes and why
 };
