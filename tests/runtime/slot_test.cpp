@@ -220,6 +220,8 @@ TEST_CASE("calls on many threads never see a destroyed version while versions sw
       }
     });
   }
+  while (calls.load() < 4)  // the callers run before the swaps start, however busy the CPU
+    std::this_thread::yield();
   for (int swap = 0; swap < 2000; ++swap)
     slot.publish(pool[(swap + 1) % 2]);
   stop = true;
