@@ -151,8 +151,7 @@ class SectionReader {
     if (present && !text.empty()) out = resolve(text, base);
   }
 
-  void path_list(const char* key, std::vector<std::filesystem::path>& out,
-                 const std::filesystem::path& base) {
+  void string_list(const char* key, std::vector<std::string>& out) {
     const toml::node* node = find(key);
     if (node == nullptr) return;
     const toml::array* array = node->as_array();
@@ -162,8 +161,16 @@ class SectionReader {
         wrong_type(item, key, "an array of strings");
         continue;
       }
-      out.push_back(resolve(item.as_string()->get(), base));
+      out.push_back(item.as_string()->get());
     }
+  }
+
+  void path_list(const char* key, std::vector<std::filesystem::path>& out,
+                 const std::filesystem::path& base) {
+    std::vector<std::string> texts;
+    string_list(key, texts);
+    for (const std::string& text : texts)
+      out.push_back(resolve(text, base));
   }
 
   static std::filesystem::path resolve(const std::string& text, const std::filesystem::path& base) {
@@ -250,6 +257,7 @@ void read_plugins(const toml::table& root, const std::filesystem::path& base, Co
       reader.boolean("enabled", plugin.enabled);
       reader.boolean("never_unload", plugin.never_unload);
       reader.path("eval", plugin.eval_dir, base);
+      reader.path("source", plugin.source_dir, base);
     }
     if (plugin.path.empty() && config.plugin_dirs.empty()) {
       diagnostics.add(plugin.position,
@@ -312,6 +320,15 @@ Result<Config> parse_config(std::string_view text, const std::filesystem::path& 
     r.boolean("auto_improve", c.auto_improve);
     r.integer("max_patches_per_day", c.max_patches_per_day, 0, 100000);
     r.boolean("backup_before_patch", c.backup_before_patch);
+    r.string("evolver", c.evolver);
+    r.integer("max_tokens_per_day", c.max_tokens_per_day, 0, 1'000'000'000'000);
+    r.number("max_cost_usd_per_day", c.max_cost_usd_per_day, 0.0, 1e9);
+    r.integer("max_consecutive_build_failures", c.max_consecutive_build_failures, 1, 1000);
+    r.integer("llm_backoff_s", c.llm_backoff_s, 0, 86400);
+    r.string("compiler", c.compiler);
+    r.string_list("build_flags", c.build_flags);
+    r.integer("build_timeout_s", c.build_timeout_s, 1, 86400);
+    r.path("sdk_include_dir", c.sdk_include_dir, base_dir);
   }
   {
     auto& c = config.ratchet;

@@ -10,10 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "registry/query.hpp"
 #include "registry/sqlite.hpp"
 
 namespace moss {
 namespace {
+
+using namespace registry_detail;
 
 // Append only: a file records how many of these steps it has run in PRAGMA user_version.
 // A step's SQL is history; it never changes once released (it names states literally for
@@ -83,6 +86,65 @@ CREATE TABLE evaluations (
 );
 CREATE INDEX evaluations_by_version ON evaluations (version_id, id);
 CREATE INDEX evaluations_by_plugin ON evaluations (plugin, id);
+)sql"},
+    {"failures, failure patterns, evolution attempts and version sources", R"sql(
+CREATE TABLE failures (
+  id INTEGER PRIMARY KEY,
+  plugin TEXT NOT NULL REFERENCES plugins(name),
+  version_id INTEGER REFERENCES versions(id),
+  source TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  error TEXT NOT NULL,
+  trace_json TEXT NOT NULL DEFAULT '[]',
+  score REAL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  occurrences INTEGER NOT NULL DEFAULT 1,
+  pattern_id TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX failures_by_task ON failures (plugin, ifnull(version_id, 0), source, task_id);
+CREATE INDEX failures_by_plugin ON failures (plugin, id);
+CREATE TABLE failure_patterns (
+  plugin TEXT NOT NULL REFERENCES plugins(name),
+  pattern_id TEXT NOT NULL,
+  description TEXT NOT NULL,
+  root_cause TEXT NOT NULL,
+  affected_module TEXT NOT NULL,
+  occurrence_count INTEGER NOT NULL,
+  last_occurrence_ms INTEGER NOT NULL,
+  PRIMARY KEY (plugin, pattern_id)
+);
+CREATE TABLE evolution_attempts (
+  id INTEGER PRIMARY KEY,
+  plugin TEXT NOT NULL REFERENCES plugins(name),
+  actor TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL,
+  finished_at_ms INTEGER,
+  stage TEXT NOT NULL,
+  outcome TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  failure_id INTEGER REFERENCES failures(id),
+  pattern_id TEXT NOT NULL DEFAULT '',
+  parent_version_id INTEGER REFERENCES versions(id),
+  version_id INTEGER REFERENCES versions(id),
+  parent_commit TEXT NOT NULL DEFAULT '',
+  commit_id TEXT NOT NULL DEFAULT '',
+  patch_id TEXT NOT NULL DEFAULT '',
+  patch_format TEXT NOT NULL DEFAULT '',
+  patch_path TEXT NOT NULL DEFAULT '',
+  patch_body TEXT NOT NULL DEFAULT '',
+  patch_description TEXT NOT NULL DEFAULT '',
+  build_log TEXT NOT NULL DEFAULT '',
+  build_ms REAL NOT NULL DEFAULT 0,
+  prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX evolution_attempts_by_plugin ON evolution_attempts (plugin, id);
+CREATE TABLE version_sources (
+  version_id INTEGER PRIMARY KEY REFERENCES versions(id),
+  commit_id TEXT NOT NULL
+);
 )sql"},
 };
 
@@ -156,12 +218,6 @@ Status check_transition(const VersionRow& version, VersionState to, bool plugin_
   return Status();
 }
 
-Status check_actor(const std::string& actor) {
-  if (!actor.empty()) return Status();
-  return Status(Code::invalid_argument,
-                "an event needs an actor (cli, evolution, ratchet, startup, watch, ...)");
-}
-
 Status check_data_json(const std::string& data_json) {
   nlohmann::json data = nlohmann::json::parse(data_json, nullptr, /*allow_exceptions=*/false);
   if (!data.is_discarded() && data.is_object()) return Status();
@@ -193,19 +249,6 @@ Status check_attachments(const Attachments& attachments) {
     }
   }
   return Status();
-}
-
-// Paths may hold bytes that are not UTF-8; they are replaced rather than thrown about.
-std::string json_text(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::optional<std::int64_t> id_or_null(std::int64_t id) {
-  return id == 0 ? std::nullopt : std::optional<std::int64_t>(id);
-}
-
-std::optional<std::string_view> text_or_null(std::string_view text) {
-  return text.empty() ? std::nullopt : std::optional<std::string_view>(text);
 }
 
 const std::string kPluginColumns =
@@ -283,42 +326,6 @@ Result<EventRow> read_event(const Statement& row) {
   event.to_state = row.column_text(8);
   event.data_json = row.column_text(9);
   return event;
-}
-
-// Runs a query with `args` bound and converts each row with `read` (a Result<Row>(Statement)).
-template <class Row, class Read, class... Args>
-Result<std::vector<Row>> select_rows(Database& database, std::string_view sql, Read read,
-                                     const Args&... args) {
-  auto statement = database.prepare(sql);
-  if (!statement.ok()) return statement.status();
-  Status bound = statement->bind_all(args...);
-  if (!bound.ok()) return bound;
-  std::vector<Row> rows;
-  for (;;) {
-    auto has_row = statement->step();
-    if (!has_row.ok()) return has_row.status();
-    if (!has_row.value()) return rows;
-    auto row = read(statement.value());
-    if (!row.ok()) return row.status();
-    rows.push_back(std::move(row.value()));
-  }
-}
-
-template <class Row, class Read, class... Args>
-Result<std::optional<Row>> select_one(Database& database, std::string_view sql, Read read,
-                                      const Args&... args) {
-  auto rows = select_rows<Row>(database, sql, read, args...);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return std::optional<Row>();
-  return std::optional<Row>(std::move(rows->front()));
-}
-
-Result<std::int64_t> select_int(Database& database, std::string_view sql) {
-  auto value = select_one<std::int64_t>(database, sql, [](const Statement& row) {
-    return Result<std::int64_t>(row.column_int64(0));
-  });
-  if (!value.ok()) return value.status();
-  return value->value_or(0);
 }
 
 // The file's schema version, once it is known to be a moss registry this build can use.

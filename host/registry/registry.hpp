@@ -156,6 +156,100 @@ struct Attachments {
   std::optional<NewEvaluation> evaluation;        // the evaluation behind the change
 };
 
+// Where a failure was seen.
+namespace failure_sources {
+inline constexpr char eval_case[] = "eval_case";  // a case of the plugin's eval suite
+inline constexpr char tool_call[] = "tool_call";  // a live call that returned an error
+inline constexpr char guard[] = "guard";          // a guard blocked the task
+}  // namespace failure_sources
+
+// A failed task, with the plugin and version that ran it.
+struct NewFailure {
+  std::string plugin;
+  std::int64_t version_id = 0;  // the version that ran; 0 if unknown
+  std::string source;           // failure_sources
+  std::string task_id;          // eval case id, call id, ...; the same task seen again on the
+                                // same version counts an occurrence instead of a new row
+  std::string error;
+  std::string trace_json = "[]";  // a JSON array of {module, action, detail, ok}
+  std::optional<double> score;
+};
+
+struct FailureRow : NewFailure {
+  std::int64_t id = 0;
+  std::int64_t first_seen_ms = 0;
+  std::int64_t last_seen_ms = 0;
+  std::int64_t occurrences = 0;
+  std::string pattern_id;  // set once an Evolver analysed it
+};
+
+// A FailurePattern as the registry keeps it: one per (plugin, pattern id), merged.
+struct PatternRow {
+  std::string plugin;
+  std::string pattern_id;
+  std::string description;
+  std::string root_cause;
+  std::string affected_module;
+  std::int64_t occurrence_count = 0;
+  std::int64_t last_occurrence_ms = 0;
+};
+
+// The stages of one evolution attempt, in order; `finished` ends every attempt.
+namespace attempt_stages {
+inline constexpr char analyze[] = "analyze";
+inline constexpr char propose[] = "propose";
+inline constexpr char apply[] = "apply";
+inline constexpr char build[] = "build";
+inline constexpr char evaluate[] = "evaluate";
+inline constexpr char finished[] = "finished";
+}  // namespace attempt_stages
+
+// How an attempt ended.
+namespace attempt_outcomes {
+inline constexpr char promoted[] = "promoted";          // the candidate serves now
+inline constexpr char rejected[] = "rejected";          // the Ratchet or the evaluation refused it
+inline constexpr char llm_failed[] = "llm_failed";      // analyze or propose failed
+inline constexpr char patch_refused[] = "patch_refused";  // the patch broke a rule or did not apply
+inline constexpr char build_failed[] = "build_failed";  // the compiler failed or timed out
+inline constexpr char failed[] = "failed";              // the host could not finish the attempt
+inline constexpr char abandoned[] = "abandoned";        // the host stopped mid-attempt
+}  // namespace attempt_outcomes
+
+// One evolution attempt (a "patch" in the MOSS paper): from failure to verdict.
+struct AttemptRow {
+  std::int64_t id = 0;
+  std::string plugin;
+  std::string actor;
+  std::int64_t started_at_ms = 0;
+  std::int64_t finished_at_ms = 0;  // 0 while running
+  std::string stage;                // attempt_stages
+  std::string outcome;              // attempt_outcomes; "" while running
+  std::string reason;
+  std::int64_t failure_id = 0;  // the failure it set out to fix
+  std::string pattern_id;
+  std::int64_t parent_version_id = 0;  // the version it was evolved from
+  std::int64_t version_id = 0;         // the candidate, once built and staged
+  std::string parent_commit;
+  std::string commit;  // the candidate's source commit in the workspace
+  std::string patch_id;  // sha256 of the patch body
+  std::string patch_format;
+  std::string patch_path;
+  std::string patch_body;
+  std::string patch_description;
+  std::string build_log;
+  double build_ms = 0.0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  double cost_usd = 0.0;
+};
+
+// What the evolution budgets count since a point in time.
+struct EvolutionSpend {
+  std::int64_t attempts = 0;   // attempts that produced a patch
+  std::int64_t tokens = 0;     // prompt + completion
+  double cost_usd = 0.0;
+};
+
 // One step of the schema: `sql` takes the schema from version N to N+1, where N is the
 // step's index in the list. Steps are only ever appended.
 struct Migration {
@@ -266,6 +360,39 @@ class Registry {
   // it is not 0 (pass the last id of a page to get the next one).
   Result<std::vector<EventRow>> events(std::optional<std::string> plugin, int limit,
                                        std::int64_t before_id = 0);
+
+  // Failures and patterns (evolution input).
+  // Records a failure, or counts one more occurrence of the same (plugin, version, source,
+  // task) with the newest error and trace. Returns the row's id.
+  Result<std::int64_t> record_failure(const NewFailure& failure);
+  // Newest first: at most `limit` failures of `plugin`, of one version if `version_id` != 0.
+  Result<std::vector<FailureRow>> failures(const std::string& plugin, int limit,
+                                           std::int64_t version_id = 0);
+  // Merges `pattern` into the plugin's patterns (occurrence counts add up) and marks failure
+  // `failure_id` (if not 0) as analysed into it. Returns the merged row.
+  Result<PatternRow> record_pattern(const PatternRow& pattern, std::int64_t failure_id);
+  Result<std::vector<PatternRow>> patterns(const std::string& plugin);
+
+  // Evolution attempts. Every start and end writes an event; stages in between do not.
+  Result<AttemptRow> start_attempt(const std::string& plugin, std::int64_t parent_version_id,
+                                   const std::string& actor);
+  // Saves the attempt's progress (every column but id, plugin, actor and started_at).
+  Status update_attempt(const AttemptRow& attempt);
+  // Saves and ends it with `outcome` and `reason`.
+  Result<AttemptRow> finish_attempt(AttemptRow attempt, const std::string& outcome,
+                                    const std::string& reason);
+  // Ends every attempt a stopped host left running as abandoned, and rejects their staged
+  // candidates that were never evaluated. Returns them.
+  Result<std::vector<AttemptRow>> abandon_unfinished_attempts(const std::string& actor);
+  // Newest first.
+  Result<std::vector<AttemptRow>> attempts(const std::string& plugin, int limit);
+  Result<AttemptRow> attempt(std::int64_t id);
+  // Attempts, tokens and cost of `plugin`'s attempts started at or after `since_ms`.
+  Result<EvolutionSpend> evolution_spend(const std::string& plugin, std::int64_t since_ms);
+
+  // The workspace commit holding a version's source; "" if none is known.
+  Status set_version_commit(std::int64_t version_id, const std::string& commit);
+  Result<std::string> version_commit(std::int64_t version_id);
 
   // Checks the file (PRAGMA quick_check) and the invariants the methods above keep: a
   // plugin's active version is one of its own and serves; a serving version is its plugin's

@@ -12,6 +12,7 @@
 #include "registry/registry.hpp"
 #include "runtime/host_services.hpp"
 #include "util/json_schema.hpp"
+#include "util/sha256.hpp"
 
 namespace moss {
 
@@ -178,6 +179,42 @@ void PluginManager::publish(const VersionRow& row, std::shared_ptr<const LoadedV
   instance.slot->publish(std::move(version), previous);
 }
 
+Result<std::string> PluginManager::instance_of_kind(sdk::Kind kind, const std::string& chosen,
+                                                    std::string_view config_key) const {
+  const std::string kind_text = sdk::kind_name(kind);
+  std::string found;
+  for (const InstanceStatus& s : status()) {
+    const bool of_kind = s.manifest && s.manifest->implements(kind);
+    if (!chosen.empty() && s.instance == chosen) {
+      if (!of_kind) {
+        return Status(Code::failed_precondition, std::string(config_key) + " names '" + chosen +
+                                                      "', which is not a " + kind_text +
+                                                      " plugin");
+      }
+      if (s.state != InstanceState::active) {
+        return Status(Code::unavailable, std::string(config_key) + " names '" + chosen +
+                                             "', which is disabled: " + s.error);
+      }
+      return chosen;
+    }
+    if (chosen.empty() && of_kind && s.state == InstanceState::active) {
+      if (!found.empty()) {
+        return Status(Code::failed_precondition, "several " + kind_text + " plugins are loaded ('" +
+                                                     found + "', '" + s.instance + "'); set " +
+                                                     std::string(config_key) +
+                                                     " in moss.toml to choose one");
+      }
+      found = s.instance;
+    }
+  }
+  if (!chosen.empty()) {
+    return Status(Code::not_found, std::string(config_key) + " names '" + chosen +
+                                       "', which is not a configured plugin");
+  }
+  if (found.empty()) return Status(Code::unavailable, "no " + kind_text + " plugin is loaded");
+  return found;
+}
+
 Result<std::string> PluginManager::invoke_tool(const std::string& instance,
                                                std::string_view args_json) {
   auto serving = slot(instance);
@@ -197,7 +234,31 @@ Result<std::string> PluginManager::invoke_tool(const std::string& instance,
   if (CallObserver* observer = serving.value()->observer(); observer && version_id != 0) {
     observer->on_call(version_id, result.ok());
   }
+  if (!result.ok()) record_call_failure(instance, version_id, args_json, result.status());
   return result;
+}
+
+void PluginManager::record_call_failure(const std::string& instance, std::int64_t version_id,
+                                        std::string_view args_json, const Status& error) {
+  // Only a tool that broke is the plugin's failure; a refused input is the caller's.
+  if (error.code() != Code::plugin_exception && error.code() != Code::internal) return;
+  constexpr std::size_t kMaxArgsBytes = 2048;
+  std::string args(args_json.substr(0, kMaxArgsBytes));
+  NewFailure failure;
+  failure.plugin = instance;
+  failure.version_id = version_id;
+  failure.source = failure_sources::tool_call;
+  failure.task_id = "call:" + sha256_hex(args_json).substr(0, 16);
+  failure.error = error.to_string();
+  failure.trace_json =
+      nlohmann::json::array({{{"module", instance},
+                              {"action", "invoke"},
+                              {"detail", "arguments " + args + ": " + failure.error},
+                              {"ok", false}}})
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (Status recorded = registry_.record_failure(failure).status(); !recorded.ok()) {
+    spdlog::warn("cannot record the failed call of '{}': {}", instance, recorded.message());
+  }
 }
 
 Result<PluginManager::Configured> PluginManager::configured(const std::string& name) const {

@@ -60,6 +60,11 @@ class PluginManager {
   std::size_t start();
 
   std::vector<InstanceStatus> status() const;
+  // The instance that plays `kind`'s role: `chosen` if not empty (it must be active and of
+  // that kind), else the only active instance of the kind. The errors name `config_key`,
+  // the setting that chooses one.
+  Result<std::string> instance_of_kind(sdk::Kind kind, const std::string& chosen,
+                                       std::string_view config_key) const;
   // The slot serving `instance`: lease it for each call. not_found if there is no such
   // instance; failed_precondition (with the reason) if it is disabled. The slot lives as long
   // as the manager. Lock-free: the set of instances is fixed when start() returns, and
@@ -69,7 +74,9 @@ class PluginManager {
   sdk::HostServices& host_services();
 
   // Calls `instance`'s tool with `args_json` (a JSON object, already validated by the caller)
-  // on the version serving now, and tells the slot's observer how it went.
+  // on the version serving now, and tells the slot's observer how it went. A call that fails
+  // because the tool broke (plugin_exception, internal) is recorded as a failure of that
+  // version, for evolution.
   Result<std::string> invoke_tool(const std::string& instance, std::string_view args_json);
 
   // Loads a stored version of an instance with the instance's settings, ready to publish.
@@ -102,6 +109,8 @@ class PluginManager {
   }
 
  private:
+  void record_call_failure(const std::string& instance, std::int64_t version_id,
+                           std::string_view args_json, const Status& error);
   struct Instance {
     InstanceStatus status;
     PluginConfig config;

@@ -288,10 +288,7 @@ Result<VersionRow> VersionControl::newest_candidate(const std::string& instance)
                                      instance + " FILE`");
 }
 
-Result<GateDecision> VersionControl::evaluate(const std::string& instance) {
-  std::lock_guard decisions(decisions_mutex_);
-  auto candidate = newest_candidate(instance);
-  if (!candidate.ok()) return candidate.status();
+Result<RatchetGate*> VersionControl::open_gate(const std::string& instance) {
   auto gate = gate_for(instance);
   if (!gate.ok()) return gate.status();
   const std::int64_t now = now_ms_();
@@ -303,6 +300,21 @@ Result<GateDecision> VersionControl::evaluate(const std::string& instance) {
                                                  "; no candidate is evaluated until then (" +
                                                  open->reason + ")");
   }
+  return gate;
+}
+
+Status VersionControl::check_gate_open(const std::string& instance) {
+  std::lock_guard decisions(decisions_mutex_);
+  return open_gate(instance).status();
+}
+
+Result<GateDecision> VersionControl::evaluate(const std::string& instance,
+                                              std::optional<EvaluationRun> known_baseline) {
+  std::lock_guard decisions(decisions_mutex_);
+  auto candidate = newest_candidate(instance);
+  if (!candidate.ok()) return candidate.status();
+  auto gate = open_gate(instance);
+  if (!gate.ok()) return gate.status();
   auto evaluating = registry_.transition(candidate->id, VersionState::evaluating, actor_,
                                          "evaluation started", "{}", VersionState::candidate);
   if (!evaluating.ok()) return evaluating.status();
@@ -311,7 +323,8 @@ Result<GateDecision> VersionControl::evaluate(const std::string& instance) {
 
   // The first verdict for a plugin needs its baseline: the serving version's real score.
   if (gate.value()->is_new() && active.value()) {
-    auto baseline = evaluator_(*active.value(), "baseline");
+    auto baseline = known_baseline ? Result<EvaluationRun>(std::move(*known_baseline))
+                                   : evaluator_(*active.value(), "baseline");
     if (!baseline.ok()) return baseline.status();
     if (baseline->score) {
       // A zero baseline would make every ratio infinite; the guard refuses it.
@@ -320,26 +333,30 @@ Result<GateDecision> VersionControl::evaluate(const std::string& instance) {
     }
     auto state = gate.value()->state_json();
     if (!state.ok()) return state.status();
-    NewEvaluation record{instance,
-                         active.value()->id,
-                         actor_,
-                         "baseline",
-                         baseline->outcome,
-                         baseline->detail,
-                         baseline->score,
-                         baseline->passed,
-                         baseline->total,
-                         "",
-                         baseline->report_json};
-    auto recorded = registry_.record_evaluation(record, state.value());
+    // A baseline the caller measured is recorded already; only the state it set is new.
+    Status recorded =
+        known_baseline
+            ? registry_.save_ratchet_state(instance, state.value(), actor_,
+                                           "baseline from the last evaluation of version " +
+                                               std::to_string(active.value()->id))
+            : record_baseline(instance, active.value()->id, baseline.value(), state.value());
     if (!recorded.ok()) {
       forget_gate(instance);
-      return recorded.status();
+      return recorded;
     }
   }
   auto decision = decide(instance, evaluating.value(), active.value(), *gate.value());
   if (!decision.ok()) forget_gate(instance);  // its verdict may not have been saved
   return decision;
+}
+
+Status VersionControl::record_baseline(const std::string& instance, std::int64_t version_id,
+                                       const EvaluationRun& baseline,
+                                       const std::string& ratchet_state_json) {
+  NewEvaluation record{instance,         version_id,       actor_,         "baseline",
+                       baseline.outcome, baseline.detail,  baseline.score, baseline.passed,
+                       baseline.total,   "",               baseline.report_json};
+  return registry_.record_evaluation(record, ratchet_state_json).status();
 }
 
 Result<EvaluationRun> VersionControl::measure(GateDecision& decision) {

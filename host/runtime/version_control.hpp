@@ -72,8 +72,15 @@ class VersionControl {
                                      std::int64_t parent_id = 0);
 
   // Evaluates the newest candidate in isolation, feeds its score to the Ratchet and promotes
-  // or rejects it. Refused (nothing changes) while the Ratchet is locked.
-  Result<GateDecision> evaluate(const std::string& instance);
+  // or rejects it. Refused (nothing changes) while the Ratchet is locked. The first verdict
+  // of an instance needs the serving version's score: `baseline`, if the caller has just
+  // measured it (and recorded it), else a run of its own.
+  Result<GateDecision> evaluate(const std::string& instance,
+                                std::optional<EvaluationRun> baseline = std::nullopt);
+
+  // Ok if the instance's Ratchet would let a candidate be evaluated now; the LOCKED error
+  // of evaluate() otherwise. Lets the evolution loop stop before it spends LLM tokens.
+  Status check_gate_open(const std::string& instance);
 
   // Promotes a version without the gate: a candidate only with `force` (its evaluation is
   // skipped and the event says so), or a version that served before (retired, rolled back).
@@ -118,8 +125,12 @@ class VersionControl {
   // again from the registry, whenever a change it judged may not have been committed.
   Result<RatchetGate*> gate_for(const std::string& instance);
   void forget_gate(const std::string& instance);
+  // gate_for(), refused while the Ratchet is LOCKED (with until when). Under decisions_mutex_.
+  Result<RatchetGate*> open_gate(const std::string& instance);
   Result<VersionRow> after_manual_change(const std::string& instance, Result<Switched> switched);
   Result<VersionRow> newest_candidate(const std::string& instance);
+  Status record_baseline(const std::string& instance, std::int64_t version_id,
+                         const EvaluationRun& baseline, const std::string& ratchet_state_json);
   Result<GateDecision> decide(const std::string& instance, VersionRow candidate,
                               std::optional<VersionRow> baseline, RatchetGate& gate);
   // Runs the candidate (and, in sampled mode, the baseline interleaved with it).
