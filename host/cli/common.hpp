@@ -81,6 +81,7 @@ std::vector<Command> plugin_commands();
 std::vector<Command> config_commands();
 std::vector<Command> registry_commands();
 std::vector<Command> version_commands();
+std::vector<Command> evolve_commands();
 std::vector<Command> worker_commands();
 
 // Prints an error ("moss: message") and returns the exit code for its status code.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
+#include "cli/version_session.hpp"
 #include "registry/registry.hpp"
 #include "runtime/plugin_manager.hpp"
 #include "runtime/ratchet_gate.hpp"
@@ -14,23 +15,17 @@
 #include "runtime/worker_evaluator.hpp"
 
 namespace moss::cli {
-namespace {
 
-// A version-changing command's session: it holds the state lock, so versions a dead
-// process left `evaluating` are abandoned first.
-struct VersionSession : Session {
-  std::unique_ptr<VersionControl> versions;
-};
-
-// Returns the exit code on failure.
 int open_session(Context& context, VersionSession& session) {
   Needs needs{.lock_versions = true, .load_plugins = true};
   if (int code = open_session(context, needs, session); code != kExitOk) return code;
   session.versions = std::make_unique<VersionControl>(
-      *session.plugins, *session.registry, session.config, actors::cli,
+      *session.plugins, *session.registry, session.config, session.actor,
       make_worker_evaluator(session.config, *session.plugins));
   auto abandoned = session.versions->abandon_interrupted();
   if (!abandoned.ok()) return fail(context, abandoned.status(), kExitStorage);
+  auto attempts = session.registry->abandon_unfinished_attempts(session.actor);
+  if (!attempts.ok()) return fail(context, attempts.status(), kExitStorage);
   return kExitOk;
 }
 
@@ -54,6 +49,8 @@ std::string describe(const VersionRow& v) {
   return "version " + std::to_string(v.id) + " (" + v.plugin_version + ", sha256 " +
          v.sha256.substr(0, 12) + ")";
 }
+
+namespace {
 
 std::optional<std::int64_t> version_option(const Context& context, const char* name) {
   if (!context.options.count(name)) return std::nullopt;
