@@ -57,9 +57,14 @@ struct SourceFile {
 //     =======
 //     the lines that replace them
 //     >>>>>>> REPLACE
-// applied in order; each SEARCH text must occur exactly once in the file as it stands when
-// its block is applied. An empty SEARCH text is allowed only for a file that does not exist
-// yet (the REPLACE text becomes its content).
+// applied in order; each SEARCH text must occur exactly once, as whole lines, in the file as
+// it stands when its block is applied. An empty SEARCH text is allowed only for a file that
+// does not exist yet (the REPLACE text becomes its content). Markers are written with 7
+// characters as above; readers also accept 5 to 9.
+//
+// unified_diff: hunk line numbers and counts are hints; a hunk applies where its context
+// and removed lines occur exactly once (at or after the previous hunk), and is refused
+// otherwise.
 enum class PatchFormat : std::int32_t {
   full_file = 1,       // body is the complete new content of `path`
   unified_diff = 2,    // body is a unified diff; paths relative to the plugin root, with or
