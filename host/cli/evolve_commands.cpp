@@ -128,10 +128,10 @@ int evolve(Context& context) {
       // A back-off ends by itself: a multi-cycle run waits for it.
       if (evolution.backoff_until_ms() > 0 && (cycles == 0 || cycle < cycles)) {
         progress("backoff", report.status().message());
-        const auto wait = evolution.backoff_until_ms() -
-                          std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+        const auto wait =
+            evolution.backoff_until_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count();
         std::this_thread::sleep_for(std::chrono::milliseconds(std::max<std::int64_t>(wait, 0)));
         continue;
       }
@@ -154,8 +154,8 @@ int evolve(Context& context) {
       context.out << out.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
     } else {
       if (r.baseline_score) {
-        context.out << "baseline:  score " << fixed(*r.baseline_score, 3) << ", "
-                    << r.open_failures << " failure(s) recorded\n";
+        context.out << "baseline:  score " << fixed(*r.baseline_score, 3) << ", " << r.open_failures
+                    << " failure(s) recorded\n";
       }
       if (r.decision) {
         const GateDecision& d = *r.decision;
@@ -225,15 +225,14 @@ int lineage(Context& context) {
   std::vector<Node> nodes;
   for (const VersionRow& v : versions.value()) {
     auto it = attempt_of.find(v.id);
-    nodes.push_back({&v, it == attempt_of.end() ? nullptr : it->second, v.parent_id,
-                     v.created_at_ms});
+    nodes.push_back(
+        {&v, it == attempt_of.end() ? nullptr : it->second, v.parent_id, v.created_at_ms});
   }
   for (const AttemptRow& a : attempts.value()) {
     if (a.version_id == 0) nodes.push_back({nullptr, &a, a.parent_version_id, a.started_at_ms});
   }
-  std::stable_sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) {
-    return a.at_ms < b.at_ms;
-  });
+  std::stable_sort(nodes.begin(), nodes.end(),
+                   [](const Node& a, const Node& b) { return a.at_ms < b.at_ms; });
 
   if (context.json) {
     json out = json::array();
@@ -356,8 +355,8 @@ int failures(Context& context) {
     return kExitOk;
   }
   for (const FailureRow& f : rows.value()) {
-    context.out << "#" << f.id << " version " << f.version_id << " " << f.source << " "
-                << f.task_id << " (x" << f.occurrences << "): " << f.error << "\n";
+    context.out << "#" << f.id << " version " << f.version_id << " " << f.source << " " << f.task_id
+                << " (x" << f.occurrences << "): " << f.error << "\n";
   }
   for (const PatternRow& p : patterns.value()) {
     context.out << "pattern " << p.pattern_id << " (x" << p.occurrence_count << ", "

@@ -29,15 +29,15 @@ struct SelfEvolutionConfig {
   std::int64_t max_patches_per_day = 10;
   bool backup_before_patch = true;
   // Beyond the seed:
-  std::string evolver;                         // the Evolver instance; empty: the only one loaded
-  std::int64_t max_tokens_per_day = 200000;    // LLM tokens per plugin per day; 0: no cap
-  double max_cost_usd_per_day = 5.0;           // LLM cost per plugin per day; 0: no cap
+  std::string evolver;                       // the Evolver instance; empty: the only one loaded
+  std::int64_t max_tokens_per_day = 200000;  // LLM tokens per plugin per day; 0: no cap
+  double max_cost_usd_per_day = 5.0;         // LLM cost per plugin per day; 0: no cap
   std::int64_t max_consecutive_build_failures = 3;  // then evolution of the plugin pauses
-  std::int64_t llm_backoff_s = 30;             // wait after a failed LLM call, doubled per failure
-  std::string compiler = "c++";                // the Builder's compiler driver
-  std::vector<std::string> build_flags;        // added after the SDK's plugin flags
-  std::int64_t build_timeout_s = 120;          // the build's process group is killed after this
-  std::filesystem::path sdk_include_dir;       // empty: the SDK this host was built with
+  std::int64_t llm_backoff_s = 30;        // wait after a failed LLM call, doubled per failure
+  std::string compiler = "c++";           // the Builder's compiler driver
+  std::vector<std::string> build_flags;   // added after the SDK's plugin flags
+  std::int64_t build_timeout_s = 120;     // the build's process group is killed after this
+  std::filesystem::path sdk_include_dir;  // empty: the SDK this host was built with
 };
 
 // [ratchet]
@@ -121,7 +121,7 @@ struct Config {
 
 // Host-owned keys of a [plugins.<name>] table; every other key belongs to the plugin.
 inline constexpr const char* kHostPluginKeys[] = {"path", "enabled", "never_unload", "eval",
-                                                   "source"};
+                                                  "source"};
 
 // The state directory used when a config does not set one: $XDG_STATE_HOME/moss, else
 // ~/.local/state/moss, else ./moss-state.

@@ -24,9 +24,9 @@ Result<SdkPaths> find_sdk(const BuildSettings& settings) {
   };
   if (!settings.sdk_include_dir.empty()) {
     if (!has_sdk(settings.sdk_include_dir)) {
-      return Status(Code::failed_precondition,
-                    "sdk_include_dir " + settings.sdk_include_dir.string() +
-                        " does not hold moss/sdk/sdk.hpp");
+      return Status(Code::failed_precondition, "sdk_include_dir " +
+                                                   settings.sdk_include_dir.string() +
+                                                   " does not hold moss/sdk/sdk.hpp");
     }
     fs::path map = settings.sdk_include_dir.parent_path() / "cmake/moss-plugin.map";
     if (!fs::exists(map, ec)) map = build_flags::kInstalledSdkMap;
@@ -75,8 +75,7 @@ BuildSettings build_settings(const Config& config) {
 }
 
 Result<std::vector<std::string>> build_command(const BuildSettings& settings,
-                                               const fs::path& source_dir,
-                                               const fs::path& output) {
+                                               const fs::path& source_dir, const fs::path& output) {
   auto sdk = find_sdk(settings);
   if (!sdk.ok()) return sdk.status();
   std::vector<fs::path> sources = source_files(source_dir);

@@ -152,7 +152,8 @@ Status Evolution::check_budgets(const std::string& instance, std::int64_t parent
                       " USD on the LLM in the last 24 h (max_cost_usd_per_day = " +
                       std::to_string(se.max_cost_usd_per_day) + ")");
   }
-  auto recent = registry_.attempts(instance, static_cast<int>(se.max_consecutive_build_failures) + 32);
+  auto recent =
+      registry_.attempts(instance, static_cast<int>(se.max_consecutive_build_failures) + 32);
   if (!recent.ok()) return recent.status();
   std::int64_t build_failures = 0;
   for (const AttemptRow& a : recent.value()) {
@@ -176,15 +177,15 @@ Status Evolution::check_budgets(const std::string& instance, std::int64_t parent
     ++llm_failures;
   }
   if (llm_failures > 0 && se.llm_backoff_s > 0) {
-    const std::int64_t wait_ms =
-        std::min<std::int64_t>(se.llm_backoff_s * 1000 << std::min<std::int64_t>(llm_failures - 1, 20),
-                               kDayMs);
+    const std::int64_t wait_ms = std::min<std::int64_t>(
+        se.llm_backoff_s * 1000 << std::min<std::int64_t>(llm_failures - 1, 20), kDayMs);
     const std::int64_t until = recent->front().finished_at_ms + wait_ms;
     if (now < until) {
       backoff_until_ms_ = until;
       return Status(Code::failed_precondition, "backing off after " + std::to_string(llm_failures) +
-                                           " failed LLM attempt(s): next attempt in " +
-                                           std::to_string((until - now + 999) / 1000) + " s");
+                                                   " failed LLM attempt(s): next attempt in " +
+                                                   std::to_string((until - now + 999) / 1000) +
+                                                   " s");
     }
   }
   return versions_.check_gate_open(instance);
@@ -195,10 +196,10 @@ Result<std::string> Evolution::source_commit(Cycle& cycle) {
   if (!known.ok()) return known.status();
   if (!known->empty()) return known.value();
   // The serving version has no recorded source: it is the configured source tree.
-  auto commit = cycle.workspace->snapshot(
-      cycle.plugin.source_dir, "",
-      "version " + std::to_string(cycle.active.id) + " (" + cycle.active.sha256.substr(0, 12) +
-          "): snapshot of " + cycle.plugin.source_dir.string());
+  auto commit = cycle.workspace->snapshot(cycle.plugin.source_dir, "",
+                                          "version " + std::to_string(cycle.active.id) + " (" +
+                                              cycle.active.sha256.substr(0, 12) +
+                                              "): snapshot of " + cycle.plugin.source_dir.string());
   if (!commit.ok()) return commit.status();
   Status linked = registry_.set_version_commit(cycle.active.id, commit.value());
   if (!linked.ok()) return linked;
@@ -219,8 +220,10 @@ void Evolution::record_eval_failures(const std::string& instance, std::int64_t v
     std::string in_flight = report.value("in_flight", "");
     failure.task_id = "eval:" + (in_flight.empty() ? std::string("run") : in_flight);
     failure.error = run.outcome + ": " + run.detail;
-    failure.trace_json = dump(json::array(
-        {{{"module", instance}, {"action", "eval_case"}, {"detail", failure.error}, {"ok", false}}}));
+    failure.trace_json = dump(json::array({{{"module", instance},
+                                            {"action", "eval_case"},
+                                            {"detail", failure.error},
+                                            {"ok", false}}}));
     (void)registry_.record_failure(failure);
     return;
   }
@@ -261,9 +264,9 @@ Result<FailureRow> Evolution::pick_failure(Cycle& cycle) {
     if (progress_) progress_("baseline", "evaluating version " + std::to_string(cycle.active.id));
     auto run = baseline_(cycle.active, "baseline");
     if (!run.ok()) return run.status();
-    NewEvaluation record{cycle.instance, cycle.active.id, actor_,       "baseline",
-                         run->outcome,   run->detail,     run->score,   run->passed,
-                         run->total,     "",              run->report_json};
+    NewEvaluation record{cycle.instance,  cycle.active.id, actor_,      "baseline", run->outcome,
+                         run->detail,     run->score,      run->passed, run->total, "",
+                         run->report_json};
     (void)registry_.record_evaluation(record);
     cycle.report.baseline_score = run->score;
     record_eval_failures(cycle.instance, cycle.active.id, run.value());
@@ -297,8 +300,10 @@ Result<CycleReport> Evolution::run_cycle(const std::string& instance) {
   cycle.plugin = configured->config;
   if (cycle.plugin.source_dir.empty()) {
     return Status(Code::failed_precondition,
-                  "'" + instance + "' is not evolvable: set source = \"<its source folder>\" in "
-                                   "[plugins." + instance + "]");
+                  "'" + instance +
+                      "' is not evolvable: set source = \"<its source folder>\" in "
+                      "[plugins." +
+                      instance + "]");
   }
   auto active = registry_.active_version(instance);
   if (!active.ok()) return active.status();
@@ -357,14 +362,19 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
   };
 
   stage(attempt, attempt_stages::analyze,
-        "failure #" + std::to_string(failure.id) + " (" + failure.task_id + "): " +
-            tail(failure.error, 160));
+        "failure #" + std::to_string(failure.id) + " (" + failure.task_id +
+            "): " + tail(failure.error, 160));
   auto pattern = with_evolver(plugins_, cycle.evolver, "Evolver::analyze", [&](sdk::Evolver& e) {
     return e.analyze(to_report(failure, cycle.active.sha256));
   });
-  if (!pattern.ok()) return finish(attempt_outcomes::llm_failed, "analyze: " + pattern.status().to_string());
-  PatternRow row{cycle.instance,         pattern->pattern_id,     pattern->description,
-                 pattern->root_cause,    pattern->affected_module, pattern->occurrence_count,
+  if (!pattern.ok())
+    return finish(attempt_outcomes::llm_failed, "analyze: " + pattern.status().to_string());
+  PatternRow row{cycle.instance,
+                 pattern->pattern_id,
+                 pattern->description,
+                 pattern->root_cause,
+                 pattern->affected_module,
+                 pattern->occurrence_count,
                  pattern->last_occurrence_ms};
   (void)registry_.record_pattern(row, failure.id);
   attempt.pattern_id = pattern->pattern_id;
@@ -379,24 +389,28 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
       std::string detail = trace.is_array() && !trace.empty() && trace[0].is_object()
                                ? trace[0].value("detail", "")
                                : "";
-      context += "- " + f.task_id + ": " + f.error + (detail.empty() ? "" : " (" + detail + ")") + "\n";
+      context +=
+          "- " + f.task_id + ": " + f.error + (detail.empty() ? "" : " (" + detail + ")") + "\n";
     }
   }
   auto previous = registry_.attempts(cycle.instance, 2);
   if (previous.ok() && previous->size() > 1) {
     const AttemptRow& last = (*previous)[1];  // [0] is this attempt
     if (last.parent_version_id == cycle.active.id && !last.outcome.empty()) {
-      context += "\nThe previous attempt on this version ended " + last.outcome + ": " + last.reason + "\n";
+      context += "\nThe previous attempt on this version ended " + last.outcome + ": " +
+                 last.reason + "\n";
       if (last.outcome == attempt_outcomes::build_failed) {
         context += "Its build log:\n" + tail(last.build_log, kContextLogBytes) + "\n";
       }
     }
   }
-  stage(attempt, attempt_stages::propose, "pattern " + pattern->pattern_id + ": " + tail(pattern->root_cause, 160));
+  stage(attempt, attempt_stages::propose,
+        "pattern " + pattern->pattern_id + ": " + tail(pattern->root_cause, 160));
   auto patch = with_evolver(plugins_, cycle.evolver, "Evolver::propose", [&](sdk::Evolver& e) {
     return e.propose(pattern.value(), sources.value(), context);
   });
-  if (!patch.ok()) return finish(attempt_outcomes::llm_failed, "propose: " + patch.status().to_string());
+  if (!patch.ok())
+    return finish(attempt_outcomes::llm_failed, "propose: " + patch.status().to_string());
   attempt.patch_format = format_name(patch->format);
   attempt.patch_path = patch->path;
   attempt.patch_body = patch->body;
@@ -406,14 +420,16 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
   stage(attempt, attempt_stages::apply,
         std::string(format_name(patch->format)) + " for " + patch->path + " (" +
             std::to_string(patch->body.size()) + " bytes)");
-  const std::string message = "attempt " + std::to_string(attempt.id) + ": " +
-                              (patch->description.empty() ? pattern->description : patch->description);
+  const std::string message =
+      "attempt " + std::to_string(attempt.id) + ": " +
+      (patch->description.empty() ? pattern->description : patch->description);
   auto applied = cycle.workspace->apply(cycle.parent_commit, patch.value(), message);
   if (!applied.ok()) return finish(attempt_outcomes::patch_refused, applied.status().message());
   attempt.commit = applied.value();
 
   stage(attempt, attempt_stages::build, "commit " + short_commit(attempt.commit));
-  const fs::path build_dir = config_.state_dir / "evolution" / cycle.instance / "builds" / attempt.commit;
+  const fs::path build_dir =
+      config_.state_dir / "evolution" / cycle.instance / "builds" / attempt.commit;
   const fs::path output = build_dir / (cycle.instance + ".so");
   std::error_code ec;
   fs::remove_all(build_dir, ec);
@@ -444,8 +460,7 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
   record_eval_failures(cycle.instance, staged->id, decision->run);
   cycle.report.decision = decision.value();
   const bool serves = decision->action == "promoted" || decision->action == "probation";
-  return finish(serves ? attempt_outcomes::promoted : attempt_outcomes::rejected,
-                decision->reason);
+  return finish(serves ? attempt_outcomes::promoted : attempt_outcomes::rejected, decision->reason);
 }
 
 }  // namespace moss

@@ -219,6 +219,15 @@ struct Workspace::Impl {
     return TreePtr(raw);
   }
 
+  // Every file of the tree of commit `id`.
+  Result<std::vector<TreeFile>> files_of(std::string_view id) {
+    Result<CommitPtr> found = commit(id);
+    if (!found.ok()) return found.status();
+    Result<TreePtr> tree = tree_of(found->get());
+    if (!tree.ok()) return tree.status();
+    return list_tree(tree->get());
+  }
+
   Result<TreePtr> tree(const git_oid& id) {
     git_tree* raw = nullptr;
     if (git_tree_lookup(&raw, repo.get(), &id) != 0) {
@@ -648,11 +657,7 @@ Result<std::vector<sdk::SourceFile>> Workspace::files(std::string_view commit) c
   return guarded<Result<Files>>("files", [&]() -> Result<Files> {
     if (!impl_) return not_open();
     std::lock_guard lock(impl_->mutex);
-    Result<CommitPtr> found = impl_->commit(commit);
-    if (!found.ok()) return found.status();
-    Result<TreePtr> tree = impl_->tree_of(found->get());
-    if (!tree.ok()) return tree.status();
-    Result<std::vector<TreeFile>> listed = list_tree(tree->get());
+    Result<std::vector<TreeFile>> listed = impl_->files_of(commit);
     if (!listed.ok()) return listed.status();
     Files files;
     for (const TreeFile& file : *listed) {
@@ -712,11 +717,7 @@ Status Workspace::checkout(std::string_view commit, const std::filesystem::path&
   return guarded<Status>("checkout", [&]() -> Status {
     if (!impl_) return not_open();
     std::lock_guard lock(impl_->mutex);
-    Result<CommitPtr> found = impl_->commit(commit);
-    if (!found.ok()) return found.status();
-    Result<TreePtr> tree = impl_->tree_of(found->get());
-    if (!tree.ok()) return tree.status();
-    Result<std::vector<TreeFile>> listed = list_tree(tree->get());
+    Result<std::vector<TreeFile>> listed = impl_->files_of(commit);
     if (!listed.ok()) return listed.status();
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);

@@ -206,13 +206,13 @@ inline constexpr char finished[] = "finished";
 
 // How an attempt ended.
 namespace attempt_outcomes {
-inline constexpr char promoted[] = "promoted";          // the candidate serves now
-inline constexpr char rejected[] = "rejected";          // the Ratchet or the evaluation refused it
-inline constexpr char llm_failed[] = "llm_failed";      // analyze or propose failed
+inline constexpr char promoted[] = "promoted";      // the candidate serves now
+inline constexpr char rejected[] = "rejected";      // the Ratchet or the evaluation refused it
+inline constexpr char llm_failed[] = "llm_failed";  // analyze or propose failed
 inline constexpr char patch_refused[] = "patch_refused";  // the patch broke a rule or did not apply
-inline constexpr char build_failed[] = "build_failed";  // the compiler failed or timed out
-inline constexpr char failed[] = "failed";              // the host could not finish the attempt
-inline constexpr char abandoned[] = "abandoned";        // the host stopped mid-attempt
+inline constexpr char build_failed[] = "build_failed";    // the compiler failed or timed out
+inline constexpr char failed[] = "failed";                // the host could not finish the attempt
+inline constexpr char abandoned[] = "abandoned";          // the host stopped mid-attempt
 }  // namespace attempt_outcomes
 
 // One evolution attempt (a "patch" in the MOSS paper): from failure to verdict.
@@ -230,7 +230,7 @@ struct AttemptRow {
   std::int64_t parent_version_id = 0;  // the version it was evolved from
   std::int64_t version_id = 0;         // the candidate, once built and staged
   std::string parent_commit;
-  std::string commit;  // the candidate's source commit in the workspace
+  std::string commit;    // the candidate's source commit in the workspace
   std::string patch_id;  // sha256 of the patch body
   std::string patch_format;
   std::string patch_path;
@@ -245,8 +245,8 @@ struct AttemptRow {
 
 // What the evolution budgets count since a point in time.
 struct EvolutionSpend {
-  std::int64_t attempts = 0;   // attempts that produced a patch
-  std::int64_t tokens = 0;     // prompt + completion
+  std::int64_t attempts = 0;  // attempts that produced a patch
+  std::int64_t tokens = 0;    // prompt + completion
   double cost_usd = 0.0;
 };
 

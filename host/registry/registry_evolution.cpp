@@ -234,9 +234,9 @@ Status write_attempt(Database& database, const AttemptRow& a) {
       "patch_description = ?15, build_log = ?16, build_ms = ?17, prompt_tokens = ?18, "
       "completion_tokens = ?19, cost_usd = ?20 WHERE id = ?1",
       a.id, id_or_null(a.finished_at_ms), a.stage, a.outcome, a.reason, id_or_null(a.failure_id),
-      a.pattern_id, id_or_null(a.version_id), a.parent_commit, a.commit, a.patch_id,
-      a.patch_format, a.patch_path, a.patch_body, a.patch_description, a.build_log, a.build_ms,
-      a.prompt_tokens, a.completion_tokens, a.cost_usd);
+      a.pattern_id, id_or_null(a.version_id), a.parent_commit, a.commit, a.patch_id, a.patch_format,
+      a.patch_path, a.patch_body, a.patch_description, a.build_log, a.build_ms, a.prompt_tokens,
+      a.completion_tokens, a.cost_usd);
 }
 
 }  // namespace
@@ -320,8 +320,7 @@ Result<AttemptRow> Registry::attempt(std::int64_t id) {
   return std::move(*row.value());
 }
 
-Result<EvolutionSpend> Registry::evolution_spend(const std::string& plugin,
-                                                 std::int64_t since_ms) {
+Result<EvolutionSpend> Registry::evolution_spend(const std::string& plugin, std::int64_t since_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto spend = select_one<EvolutionSpend>(
       *database_,

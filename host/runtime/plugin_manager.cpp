@@ -188,8 +188,7 @@ Result<std::string> PluginManager::instance_of_kind(sdk::Kind kind, const std::s
     if (!chosen.empty() && s.instance == chosen) {
       if (!of_kind) {
         return Status(Code::failed_precondition, std::string(config_key) + " names '" + chosen +
-                                                      "', which is not a " + kind_text +
-                                                      " plugin");
+                                                     "', which is not a " + kind_text + " plugin");
       }
       if (s.state != InstanceState::active) {
         return Status(Code::unavailable, std::string(config_key) + " names '" + chosen +

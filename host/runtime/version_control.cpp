@@ -353,9 +353,17 @@ Result<GateDecision> VersionControl::evaluate(const std::string& instance,
 Status VersionControl::record_baseline(const std::string& instance, std::int64_t version_id,
                                        const EvaluationRun& baseline,
                                        const std::string& ratchet_state_json) {
-  NewEvaluation record{instance,         version_id,       actor_,         "baseline",
-                       baseline.outcome, baseline.detail,  baseline.score, baseline.passed,
-                       baseline.total,   "",               baseline.report_json};
+  NewEvaluation record{instance,
+                       version_id,
+                       actor_,
+                       "baseline",
+                       baseline.outcome,
+                       baseline.detail,
+                       baseline.score,
+                       baseline.passed,
+                       baseline.total,
+                       "",
+                       baseline.report_json};
   return registry_.record_evaluation(record, ratchet_state_json).status();
 }
 

@@ -92,7 +92,7 @@ std::string SubprocessResult::describe(std::chrono::milliseconds timeout) const 
 std::filesystem::path find_in_path(const std::string& program) {
   if (program.find('/') != std::string::npos) {
     return ::access(program.c_str(), X_OK) == 0 ? std::filesystem::path(program)
-                                                 : std::filesystem::path();
+                                                : std::filesystem::path();
   }
   const char* path = std::getenv("PATH");
   std::string_view dirs = path != nullptr ? path : "/usr/bin:/bin";
@@ -149,12 +149,11 @@ Result<SubprocessResult> run_subprocess(const std::vector<std::string>& argv,
   sigset_t none;
   ::sigemptyset(&none);
   ::posix_spawnattr_setsigmask(&attributes, &none);
-  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                              POSIX_SPAWN_SETSIGMASK);
+  ::posix_spawnattr_setflags(
+      &attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   const auto started = Clock::now();
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, c_argv.data(),
-                         c_env.data());
+  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, c_argv.data(), c_env.data());
   ::posix_spawn_file_actions_destroy(&actions);
   ::posix_spawnattr_destroy(&attributes);
   if (rc != 0) {
@@ -176,8 +175,7 @@ Result<SubprocessResult> run_subprocess(const std::vector<std::string>& argv,
   if (result.timed_out) ::kill(-pid, SIGKILL);  // stragglers that outlived the leader
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  result.elapsed_ms =
-      std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  result.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   return result;
 }
 

@@ -16,9 +16,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <memory>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,7 +45,8 @@ json reply(const std::string& content, int prompt_tokens = 100, int completion_t
 
 std::string analysis(const std::string& root_cause) {
   return "```json\n" +
-         json({{"root_cause", root_cause}, {"affected_module", "slug-tool"},
+         json({{"root_cause", root_cause},
+               {"affected_module", "slug-tool"},
                {"description", root_cause}})
              .dump() +
          "\n```";
@@ -88,7 +89,8 @@ class Deployment {
       std::ifstream in(d->dir_ / "moss.toml");
       text.assign(std::istreambuf_iterator<char>(in), {});
     }
-    text.replace(text.find("llm_backend = \"llm-replay\""), 25, "llm_backend = \"llm-openai\"");
+    const std::string replay = "llm_backend = \"llm-replay\"";
+    text.replace(text.find(replay), replay.size(), "llm_backend = \"llm-openai\"");
     std::ofstream(d->dir_ / "moss.toml") << text;
     return d;
   }
@@ -163,12 +165,13 @@ fs::path script(const moss::test::TempDir& dir, const std::string& name, const s
 
 }  // namespace
 
-TEST_CASE("the demo: a fix is promoted and hot-swapped under traffic, a regression and a crash "
-          "are rejected, a second fix is promoted",
-          "[evolution][cli][build]") {
+TEST_CASE(
+    "the demo: a fix is promoted and hot-swapped under traffic, a regression and a crash "
+    "are rejected, a second fix is promoted",
+    "[evolution][cli][build]") {
   Deployment d({}, "llm_backoff_s = 0\n", MOSS_DEMO_REPLAY);
-  ProcessResult r = d.moss({"evolve", "slug-tool", "--cycles", "4", "--json", "--traffic",
-                            R"({"text":"Hello World"})"});
+  ProcessResult r = d.moss(
+      {"evolve", "slug-tool", "--cycles", "4", "--json", "--traffic", R"({"text":"Hello World"})"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   auto cycles = d.cycles(r);
@@ -220,9 +223,10 @@ TEST_CASE("the demo: a fix is promoted and hot-swapped under traffic, a regressi
   CHECK_THAT(history.out, Contains("evolution_finished"));
 }
 
-TEST_CASE("patches outside the plugin's source, into the SDK, binary or huge are refused with "
-          "the reason",
-          "[evolution][cli]") {
+TEST_CASE(
+    "patches outside the plugin's source, into the SDK, binary or huge are refused with "
+    "the reason",
+    "[evolution][cli]") {
   const std::string sdk_diff =
       "```diff\n--- a/../../sdk/include/moss/sdk/tool.hpp\n+++ b/../../sdk/include/moss/sdk/"
       "tool.hpp\n@@ -1,1 +1,1 @@\n-// x\n+// y\n```\n";
@@ -314,9 +318,10 @@ TEST_CASE("an unreachable or silent LLM endpoint is recorded as llm_failed, with
   }
 }
 
-TEST_CASE("a missing compiler fails the build, the next cycle proceeds, and repeated build "
-          "failures pause evolution",
-          "[evolution][cli]") {
+TEST_CASE(
+    "a missing compiler fails the build, the next cycle proceeds, and repeated build "
+    "failures pause evolution",
+    "[evolution][cli]") {
   Deployment d({reply(analysis("a")), fix_patch(), reply(analysis("b")), fix_patch()},
                "llm_backoff_s = 0\ncompiler = \"/nonexistent/c++\"\n"
                "max_consecutive_build_failures = 2\n");
@@ -326,7 +331,8 @@ TEST_CASE("a missing compiler fails the build, the next cycle proceeds, and repe
   REQUIRE(cycles.size() == 2);
   for (const json& c : cycles) {
     CHECK(c["attempt"]["outcome"] == "build_failed");
-    CHECK_THAT(c["attempt"]["reason"].get<std::string>(), Contains("'/nonexistent/c++' is not installed"));
+    CHECK_THAT(c["attempt"]["reason"].get<std::string>(),
+               Contains("'/nonexistent/c++' is not installed"));
   }
   ProcessResult paused = d.moss({"evolve", "slug-tool"});
   CHECK(paused.exit_code == 1);
@@ -347,9 +353,10 @@ TEST_CASE("a hanging build is killed at build_timeout_s and the candidate is rej
   CHECK_THAT(cycles[0]["attempt"]["reason"].get<std::string>(), Contains("timed out after 1"));
 }
 
-TEST_CASE("a host killed mid-cycle leaves nothing half-promoted; the attempt is abandoned and "
-          "the next cycle runs",
-          "[evolution][cli]") {
+TEST_CASE(
+    "a host killed mid-cycle leaves nothing half-promoted; the attempt is abandoned and "
+    "the next cycle runs",
+    "[evolution][cli]") {
   moss::test::TempDir tools;
   const fs::path marker = tools / "building";
   fs::path slow = script(tools, "slow-cc", "echo $$ > " + marker.string() + "\nexec sleep 300");

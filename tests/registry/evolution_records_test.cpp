@@ -55,7 +55,9 @@ struct Fixture {
 
   std::vector<std::string> event_types() {
     std::vector<std::string> types;
-    for (const auto& e : registry->events("slug", 1000).value())
+    auto events = registry->events("slug", 1000);
+    REQUIRE(events.ok());
+    for (const auto& e : events.value())
       types.push_back(e.type);
     return types;
   }
@@ -100,9 +102,10 @@ TEST_CASE("a failure is refused without a plugin, a source, a task or a JSON arr
   CHECK(f.registry->failures("slug", 10)->empty());
 }
 
-TEST_CASE("patterns with the same id merge: occurrence counts add up and the failure is "
-          "marked analysed",
-          "[registry][evolution]") {
+TEST_CASE(
+    "patterns with the same id merge: occurrence counts add up and the failure is "
+    "marked analysed",
+    "[registry][evolution]") {
   Fixture f;
   auto id = f.registry->record_failure(f.failure("eval:a", "e"));
   REQUIRE(id.ok());
@@ -153,9 +156,10 @@ TEST_CASE("an attempt is recorded from its start, its stages saved, and its end 
   CHECK(f.registry->attempt(999).status().code() == moss::Code::not_found);
 }
 
-TEST_CASE("attempts a stopped host left running are abandoned, and their unevaluated "
-          "candidates rejected",
-          "[registry][evolution]") {
+TEST_CASE(
+    "attempts a stopped host left running are abandoned, and their unevaluated "
+    "candidates rejected",
+    "[registry][evolution]") {
   Fixture f;
   AttemptRow a = f.registry->start_attempt("slug", f.active, "evolution").value();
   a.stage = "evaluate";
