@@ -253,7 +253,7 @@ int lineage(Context& context) {
     return kExitOk;
   }
   auto& out = context.out;
-  out << "version  parent  state        score  verdict   attempt  outcome        reason\n";
+  out << "version  parent  state        score    verdict   attempt  outcome        reason\n";
   for (const Node& n : nodes) {
     std::string score = "-", verdict = "-", state = "-", id = "-";
     if (n.version) {
@@ -267,7 +267,7 @@ int lineage(Context& context) {
     std::string reason = n.attempt ? n.attempt->reason : "";
     if (reason.size() > 90) reason = reason.substr(0, 87) + "...";
     char line[512];
-    std::snprintf(line, sizeof line, "%-8s %-7s %-12s %-6s %-9s %-8s %-14s %s\n", id.c_str(),
+    std::snprintf(line, sizeof line, "%-8s %-7s %-12s %-8s %-9s %-8s %-14s %s\n", id.c_str(),
                   n.parent == 0 ? "-" : std::to_string(n.parent).c_str(), state.c_str(),
                   score.c_str(), verdict.c_str(),
                   n.attempt ? ("#" + std::to_string(n.attempt->id)).c_str() : "-",

@@ -182,3 +182,39 @@ TEST_CASE("an invalid plugin schema is reported as the plugin's fault", "[config
   REQUIRE_FALSE(settings.ok());
   CHECK_THAT(settings.status().message(), Contains("the plugin's config schema"));
 }
+
+TEST_CASE("the evolution keys: budgets, the Builder and a plugin's source folder", "[config]") {
+  moss::Config c = parse_ok(R"(
+[self_evolution]
+evolver = "evo"
+max_tokens_per_day = 1000
+max_cost_usd_per_day = 0.5
+max_consecutive_build_failures = 2
+llm_backoff_s = 10
+compiler = "clang++"
+build_flags = ["-march=native", "-DX=1"]
+build_timeout_s = 30
+sdk_include_dir = "sdk/include"
+[plugins.slug]
+path = "slug.so"
+source = "../src/slug"
+)");
+  const auto& se = c.self_evolution;
+  CHECK(se.evolver == "evo");
+  CHECK(se.max_tokens_per_day == 1000);
+  CHECK(se.max_cost_usd_per_day == 0.5);
+  CHECK(se.max_consecutive_build_failures == 2);
+  CHECK(se.llm_backoff_s == 10);
+  CHECK(se.compiler == "clang++");
+  CHECK(se.build_flags == std::vector<std::string>{"-march=native", "-DX=1"});
+  CHECK(se.build_timeout_s == 30);
+  CHECK(se.sdk_include_dir == "/etc/moss/sdk/include");
+  REQUIRE(c.plugins.size() == 1);
+  CHECK(c.plugins[0].source_dir == "/etc/src/slug");
+  CHECK(c.plugins[0].settings_json == "{}");  // `source` is the host's, not the plugin's
+
+  CHECK_THAT(parse_error("[self_evolution]\nbuild_timeout_s = 0\n"),
+             Contains("moss.toml:2:19: [self_evolution] build_timeout_s: 0 is out of range"));
+  CHECK_THAT(parse_error("[self_evolution]\nbuild_flags = [\"-O3\", 3]\n"),
+             Contains("build_flags"));
+}
