@@ -101,7 +101,6 @@ struct Evolution::Cycle {
   std::string parent_commit;
   CycleReport report;
   std::optional<EvaluationRun> baseline;  // the serving version's run, if measured this cycle
-  std::int64_t started_ms = 0;
 };
 
 Evolution::Evolution(PluginManager& plugins, Registry& registry, const Config& config,
@@ -294,7 +293,6 @@ Result<FailureRow> Evolution::pick_failure(Cycle& cycle) {
 Result<CycleReport> Evolution::run_cycle(const std::string& instance) {
   Cycle cycle;
   cycle.instance = instance;
-  cycle.started_ms = now_ms();
   auto configured = plugins_.configured(instance);
   if (!configured.ok()) return configured.status();
   cycle.plugin = configured->config;
@@ -349,10 +347,18 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
   const EvolutionSpend spent = spend.ok() ? spend.value() : EvolutionSpend{};
   UsageScope usage(se.max_tokens_per_day > 0 ? se.max_tokens_per_day - spent.tokens : 0,
                    se.max_cost_usd_per_day > 0 ? se.max_cost_usd_per_day - spent.cost_usd : 0.0);
-  auto finish = [&](const char* outcome, const std::string& reason) -> Result<CycleReport> {
+  // The usage so far is saved at every stage, so a host killed mid-attempt still counts it.
+  auto take_usage = [&] {
     attempt.prompt_tokens = usage.usage().prompt_tokens;
     attempt.completion_tokens = usage.usage().completion_tokens;
     attempt.cost_usd = usage.usage().cost_usd;
+  };
+  auto advance = [&](const char* next, std::string_view detail) {
+    take_usage();
+    stage(attempt, next, detail);
+  };
+  auto finish = [&](const char* outcome, const std::string& reason) -> Result<CycleReport> {
+    take_usage();
     auto finished = registry_.finish_attempt(attempt, outcome, reason);
     if (!finished.ok()) return finished.status();
     cycle.report.attempt = finished.value();
@@ -361,9 +367,8 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
     return cycle.report;
   };
 
-  stage(attempt, attempt_stages::analyze,
-        "failure #" + std::to_string(failure.id) + " (" + failure.task_id +
-            "): " + tail(failure.error, 160));
+  advance(attempt_stages::analyze, "failure #" + std::to_string(failure.id) + " (" +
+                                       failure.task_id + "): " + tail(failure.error, 160));
   auto pattern = with_evolver(plugins_, cycle.evolver, "Evolver::analyze", [&](sdk::Evolver& e) {
     return e.analyze(to_report(failure, cycle.active.sha256));
   });
@@ -404,8 +409,8 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
       }
     }
   }
-  stage(attempt, attempt_stages::propose,
-        "pattern " + pattern->pattern_id + ": " + tail(pattern->root_cause, 160));
+  advance(attempt_stages::propose,
+          "pattern " + pattern->pattern_id + ": " + tail(pattern->root_cause, 160));
   auto patch = with_evolver(plugins_, cycle.evolver, "Evolver::propose", [&](sdk::Evolver& e) {
     return e.propose(pattern.value(), sources.value(), context);
   });
@@ -417,9 +422,8 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
   attempt.patch_description = patch->description;
   attempt.patch_id = sha256_hex(patch->body);
 
-  stage(attempt, attempt_stages::apply,
-        std::string(format_name(patch->format)) + " for " + patch->path + " (" +
-            std::to_string(patch->body.size()) + " bytes)");
+  advance(attempt_stages::apply, std::string(format_name(patch->format)) + " for " + patch->path +
+                                     " (" + std::to_string(patch->body.size()) + " bytes)");
   const std::string message =
       "attempt " + std::to_string(attempt.id) + ": " +
       (patch->description.empty() ? pattern->description : patch->description);
@@ -427,7 +431,7 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
   if (!applied.ok()) return finish(attempt_outcomes::patch_refused, applied.status().message());
   attempt.commit = applied.value();
 
-  stage(attempt, attempt_stages::build, "commit " + short_commit(attempt.commit));
+  advance(attempt_stages::build, "commit " + short_commit(attempt.commit));
   const fs::path build_dir =
       config_.state_dir / "evolution" / cycle.instance / "builds" / attempt.commit;
   const fs::path output = build_dir / (cycle.instance + ".so");
@@ -452,9 +456,9 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
   if (!staged.ok()) return finish(attempt_outcomes::rejected, staged.status().message());
   attempt.version_id = staged->id;
   (void)registry_.set_version_commit(staged->id, attempt.commit);
-  stage(attempt, attempt_stages::evaluate,
-        "version " + std::to_string(staged->id) + " (" + staged->sha256.substr(0, 12) +
-            "), built in " + std::to_string(static_cast<int>(built->elapsed_ms)) + " ms");
+  advance(attempt_stages::evaluate,
+          "version " + std::to_string(staged->id) + " (" + staged->sha256.substr(0, 12) +
+              "), built in " + std::to_string(static_cast<int>(built->elapsed_ms)) + " ms");
   auto decision = versions_.evaluate(cycle.instance, cycle.baseline);
   if (!decision.ok()) return finish(attempt_outcomes::failed, decision.status().message());
   record_eval_failures(cycle.instance, staged->id, decision->run);
