@@ -216,7 +216,11 @@ void Evolution::record_eval_failures(const std::string& instance, std::int64_t v
   failure.score = run.score;
   if (run.outcome != "ok") {
     // The whole run failed: one failure for the case that was in flight.
+    // The worker names what ran: "load", "init", "case '<id>'", "teardown".
     std::string in_flight = report.value("in_flight", "");
+    if (in_flight.size() > 7 && in_flight.starts_with("case '") && in_flight.ends_with('\'')) {
+      in_flight = in_flight.substr(6, in_flight.size() - 7);
+    }
     failure.task_id = "eval:" + (in_flight.empty() ? std::string("run") : in_flight);
     failure.error = run.outcome + ": " + run.detail;
     failure.trace_json = dump(json::array({{{"module", instance},
