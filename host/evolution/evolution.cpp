@@ -263,7 +263,11 @@ void Evolution::record_eval_failures(const std::string& instance, std::int64_t v
 Result<FailureRow> Evolution::pick_failure(Cycle& cycle) {
   auto open = registry_.failures(cycle.instance, kFailuresConsidered, cycle.active.id);
   if (!open.ok()) return open.status();
-  if (open->empty()) {
+  // The serving version's suite runs once: its score is what a candidate must beat, and its
+  // failing cases are the loop's input.
+  auto scored = registry_.evaluations(cycle.instance, 1, cycle.active.id);
+  if (!scored.ok()) return scored.status();
+  if (open->empty() || scored->empty()) {
     if (progress_) progress_("baseline", "evaluating version " + std::to_string(cycle.active.id));
     auto run = baseline_(cycle.active, "baseline");
     if (!run.ok()) return run.status();
