@@ -2,11 +2,16 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
 #include "cli/version_session.hpp"
+#include "evolution/evolution.hpp"
 #include "registry/registry.hpp"
 #include "runtime/plugin_manager.hpp"
 #include "runtime/ratchet_gate.hpp"
@@ -224,6 +229,35 @@ int ratchet(Context& context) {
 
 std::atomic<bool> g_stop_watching{false};
 
+// auto_improve: every auto_improve_interval_s, one evolution cycle for each evolvable
+// instance (one with `source` and `eval`). Refusals (a budget, the lock, nothing to fix)
+// are reported and wait for the next round.
+void auto_improve(VersionSession& session,
+                  const std::function<void(const nlohmann::json&)>& print) {
+  Evolution evolution(*session.plugins, *session.registry, session.config, *session.versions,
+                      make_worker_evaluator(session.config, *session.plugins), actors::evolution);
+  const auto interval = std::chrono::seconds(session.config.self_evolution.auto_improve_interval_s);
+  while (!g_stop_watching.load()) {
+    for (const PluginConfig& plugin : session.config.plugins) {
+      if (g_stop_watching.load()) return;
+      if (plugin.source_dir.empty() || plugin.eval_dir.empty() || !plugin.enabled) continue;
+      nlohmann::json line = {{"event", "evolution"}, {"plugin", plugin.instance}};
+      auto report = evolution.run_cycle(plugin.instance);
+      if (report.ok()) {
+        line["summary"] = report->summary;
+        if (report->attempt) line["outcome"] = report->attempt->outcome;
+      } else {
+        line["refused"] = report.status().message();
+      }
+      print(line);
+    }
+    for (auto waited = std::chrono::milliseconds(0); waited < interval && !g_stop_watching.load();
+         waited += std::chrono::milliseconds(100)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
 int watch(Context& context) {
   struct sigaction action {};
   action.sa_handler = [](int) { g_stop_watching.store(true); };
@@ -254,7 +288,27 @@ int watch(Context& context) {
     }
     print(line);
   };
+  std::mutex print_mutex;  // the improver prints from its own thread
+  auto print_locked = [&](const nlohmann::json& line) {
+    std::lock_guard lock(print_mutex);
+    print(line);
+  };
+  callbacks.watching = [&, announce = callbacks.watching](const auto& files) {
+    std::lock_guard lock(print_mutex);
+    announce(files);
+  };
+  callbacks.decided = [&, report = callbacks.decided](const auto& instance, const auto& decision) {
+    std::lock_guard lock(print_mutex);
+    report(instance, decision);
+  };
+  std::thread improver;
+  const SelfEvolutionConfig& se = session.config.self_evolution;
+  if (se.enabled && se.auto_improve) {
+    improver = std::thread([&] { auto_improve(session, print_locked); });
+  }
   Status watched = watcher.run(g_stop_watching, callbacks);
+  g_stop_watching = true;
+  if (improver.joinable()) improver.join();
   if (!watched.ok()) return fail(context, watched, kExitFailure);
   return kExitOk;
 }
@@ -319,8 +373,11 @@ std::vector<Command> version_commands() {
        "Watch the configured plugin files; evaluate and gate each rebuilt one",
        "Runs until SIGINT or SIGTERM. A changed file is staged once it has "
        "settled (never half-written),\nevaluated in isolation and promoted or "
-       "rejected by the Ratchet, with no restart.\nWith --json, JSON lines on stdout: "
-       "{\"event\":\"watching\"} once ready, then one per decision.",
+       "rejected by the Ratchet, with no restart.\nWith [self_evolution] auto_improve, "
+       "every auto_improve_interval_s it also runs one\nevolution cycle for each evolvable "
+       "plugin (one with source and eval).\nWith --json, JSON lines on stdout: "
+       "{\"event\":\"watching\"} once ready, then one per decision\nand one per "
+       "evolution cycle.",
        nullptr,
        watch});
   commands.push_back({{"ratchet"},

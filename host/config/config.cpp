@@ -321,6 +321,7 @@ Result<Config> parse_config(std::string_view text, const std::filesystem::path& 
     r.integer("max_patches_per_day", c.max_patches_per_day, 0, 100000);
     r.boolean("backup_before_patch", c.backup_before_patch);
     r.string("evolver", c.evolver);
+    r.integer("auto_improve_interval_s", c.auto_improve_interval_s, 1, 7 * 86400);
     r.integer("max_tokens_per_day", c.max_tokens_per_day, 0, 1'000'000'000'000);
     r.number("max_cost_usd_per_day", c.max_cost_usd_per_day, 0.0, 1e9);
     r.integer("max_consecutive_build_failures", c.max_consecutive_build_failures, 1, 1000);

@@ -29,9 +29,10 @@ struct SelfEvolutionConfig {
   std::int64_t max_patches_per_day = 10;
   bool backup_before_patch = true;
   // Beyond the seed:
-  std::string evolver;                       // the Evolver instance; empty: the only one loaded
-  std::int64_t max_tokens_per_day = 200000;  // LLM tokens per plugin per day; 0: no cap
-  double max_cost_usd_per_day = 5.0;         // LLM cost per plugin per day; 0: no cap
+  std::string evolver;                         // the Evolver instance; empty: the only one loaded
+  std::int64_t auto_improve_interval_s = 300;  // moss watch: seconds between evolution rounds
+  std::int64_t max_tokens_per_day = 200000;    // LLM tokens per plugin per day; 0: no cap
+  double max_cost_usd_per_day = 5.0;           // LLM cost per plugin per day; 0: no cap
   std::int64_t max_consecutive_build_failures = 3;  // then evolution of the plugin pauses
   std::int64_t llm_backoff_s = 30;        // wait after a failed LLM call, doubled per failure
   std::string compiler = "c++";           // the Builder's compiler driver

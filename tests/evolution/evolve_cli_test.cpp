@@ -3,6 +3,7 @@
 // builds with the host's compiler, the isolated evaluator and the Ratchet. Also every fault
 // the loop must survive: refused patches, garbage replies, budgets, a missing or hanging
 // compiler, and a host killed mid-cycle.
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -451,4 +452,45 @@ TEST_CASE("a plugin without a source folder is not evolvable, and says how to ma
   ProcessResult r = d.moss({"evolve", "ratchet-guard"});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("not evolvable: set source"));
+}
+
+TEST_CASE("moss watch with auto_improve runs evolution rounds until it is stopped",
+          "[evolution][cli][watch]") {
+  Deployment d({reply(analysis("a")), fix_patch()},
+               "llm_backoff_s = 0\nauto_improve_interval_s = 1\ncompiler = \"/nonexistent/c++\"\n");
+  const fs::path out = d.dir() / "watch.jsonl";
+  auto argv = d.argv({"watch", "--json"});
+  std::vector<char*> c_argv;
+  for (auto& a : argv)
+    c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  REQUIRE(::posix_spawn(&pid, c_argv[0], &actions, nullptr, c_argv.data(), environ) == 0);
+  ::posix_spawn_file_actions_destroy(&actions);
+
+  // Round 1 attempts a patch (its build fails: no compiler); round 2 finds the replay
+  // script used up, which is an LLM failure like any other.
+  std::vector<json> rounds;
+  for (int i = 0; i < 1200 && rounds.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    rounds.clear();
+    std::ifstream in(out);
+    for (std::string line; std::getline(in, line);) {
+      json event = json::parse(line, nullptr, false);
+      if (event.is_object() && event.value("event", "") == "evolution") rounds.push_back(event);
+    }
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(rounds.size() >= 2);
+  CHECK(rounds[0]["plugin"] == "slug-tool");
+  CHECK(rounds[0]["outcome"] == "build_failed");
+  CHECK(rounds[1]["outcome"] == "llm_failed");
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
