@@ -181,8 +181,7 @@ int evolve(Context& context) {
       context.out << "result:    " << r.summary << "\n";
     }
     if (!r.attempt) break;  // nothing left to fix
-    if (r.attempt->outcome != attempt_outcomes::promoted) exit_code = kExitFailure;
-    if (r.attempt->outcome == attempt_outcomes::promoted) exit_code = kExitOk;
+    exit_code = r.attempt->outcome == attempt_outcomes::promoted ? kExitOk : kExitFailure;
   }
   return exit_code;
 }
