@@ -100,7 +100,9 @@ struct Evolution::Cycle {
   std::optional<Workspace> workspace;
   std::string parent_commit;
   CycleReport report;
-  std::optional<EvaluationRun> baseline;  // the serving version's run, if measured this cycle
+  std::optional<EvaluationRun> baseline;
+  EvolutionSpend spent;  // the day's LLM spend when the cycle began  // the serving version's run,
+                         // if measured this cycle
 };
 
 Evolution::Evolution(PluginManager& plugins, Registry& registry, const Config& config,
@@ -125,7 +127,8 @@ void Evolution::stage(AttemptRow& attempt, const char* stage, std::string_view d
   if (progress_) progress_(stage, detail);
 }
 
-Status Evolution::check_budgets(const std::string& instance, std::int64_t parent_version_id) {
+Result<EvolutionSpend> Evolution::check_budgets(const std::string& instance,
+                                                std::int64_t parent_version_id) {
   const SelfEvolutionConfig& se = config_.self_evolution;
   if (!se.enabled) {
     return Status(Code::failed_precondition, "self-evolution is off ([self_evolution] enabled)");
@@ -187,7 +190,9 @@ Status Evolution::check_budgets(const std::string& instance, std::int64_t parent
                                                    " s");
     }
   }
-  return versions_.check_gate_open(instance);
+  Status gate = versions_.check_gate_open(instance);
+  if (!gate.ok()) return gate;
+  return spend;
 }
 
 Result<std::string> Evolution::source_commit(Cycle& cycle) {
@@ -322,8 +327,9 @@ Result<CycleReport> Evolution::run_cycle(const std::string& instance) {
   if (!evolver.ok()) return evolver.status();
   cycle.evolver = evolver.value();
   backoff_until_ms_ = 0;
-  Status budgets = check_budgets(instance, cycle.active.id);
-  if (!budgets.ok()) return budgets;
+  auto spent = check_budgets(instance, cycle.active.id);
+  if (!spent.ok()) return spent.status();
+  cycle.spent = spent.value();
 
   auto workspace = Workspace::open(evolution_workspace_dir(config_, instance));
   if (!workspace.ok()) return workspace.status();
@@ -351,8 +357,7 @@ Result<CycleReport> Evolution::attempt(Cycle& cycle, FailureRow failure) {
   attempt.parent_commit = cycle.parent_commit;
 
   // The day's remaining LLM budget caps this attempt's chat calls.
-  auto spend = registry_.evolution_spend(cycle.instance, now_ms() - kDayMs);
-  const EvolutionSpend spent = spend.ok() ? spend.value() : EvolutionSpend{};
+  const EvolutionSpend& spent = cycle.spent;
   UsageScope usage(se.max_tokens_per_day > 0 ? se.max_tokens_per_day - spent.tokens : 0,
                    se.max_cost_usd_per_day > 0 ? se.max_cost_usd_per_day - spent.cost_usd : 0.0);
   // The usage so far is saved at every stage, so a host killed mid-attempt still counts it.

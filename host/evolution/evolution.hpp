@@ -56,7 +56,8 @@ class Evolution {
 
  private:
   struct Cycle;
-  Status check_budgets(const std::string& instance, std::int64_t parent_version_id);
+  // The day's spend so far, if no budget or lock refuses an attempt now.
+  Result<EvolutionSpend> check_budgets(const std::string& instance, std::int64_t parent_version_id);
   Result<FailureRow> pick_failure(Cycle& cycle);
   Result<std::string> source_commit(Cycle& cycle);
   void record_eval_failures(const std::string& instance, std::int64_t version_id,
