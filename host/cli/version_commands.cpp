@@ -1,17 +1,20 @@
 // moss candidate add, evaluate, promote, rollback and ratchet: changing what a plugin serves.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
 #include "cli/version_session.hpp"
 #include "evolution/evolution.hpp"
+#include "logging/logging.hpp"
 #include "registry/registry.hpp"
 #include "runtime/plugin_manager.hpp"
 #include "runtime/ratchet_gate.hpp"
@@ -258,7 +261,9 @@ void auto_improve(VersionSession& session,
   }
 }
 
-int watch(Context& context) {
+// `moss watch`, and `moss serve` (serve = true): the long-running host. Serve is what the
+// systemd unit runs, so it keeps running with nothing to watch and logs what it decides.
+int run_host(Context& context, bool serve) {
   struct sigaction action {};
   action.sa_handler = [](int) { g_stop_watching.store(true); };
   ::sigemptyset(&action.sa_mask);
@@ -287,6 +292,12 @@ int watch(Context& context) {
       line["error"] = decision.status().message();
     }
     print(line);
+    if (!serve) return;
+    if (decision.ok()) {
+      log().info("{}: {}: {}", instance, decision->action, decision->reason);
+    } else {
+      log().error("{}: {}", instance, decision.status().message());
+    }
   };
   std::mutex print_mutex;  // the improver prints from its own thread
   auto print_locked = [&](const nlohmann::json& line) {
@@ -307,6 +318,15 @@ int watch(Context& context) {
     improver = std::thread([&] { auto_improve(session, print_locked); });
   }
   Status watched = watcher.run(g_stop_watching, callbacks);
+  const auto statuses = session.plugins->status();
+  const bool nothing_to_watch = std::none_of(statuses.begin(), statuses.end(),
+                                             [](const auto& s) { return !s.source.empty(); });
+  if (serve && nothing_to_watch) {
+    log().info("serving with no plugin files to watch; waiting for SIGTERM");
+    while (!g_stop_watching.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    watched = Status();
+  }
   g_stop_watching = true;
   if (improver.joinable()) improver.join();
   if (!watched.ok()) return fail(context, watched, kExitFailure);
@@ -379,7 +399,16 @@ std::vector<Command> version_commands() {
        "{\"event\":\"watching\"} once ready, then one per decision\nand one per "
        "evolution cycle.",
        nullptr,
-       watch});
+       [](Context& context) { return run_host(context, /*serve=*/false); }});
+  commands.push_back(
+      {{"serve"},
+       "",
+       "Run the host as a service (what moss.service runs): watch, gate, auto_improve",
+       "Does what `moss watch` does, and logs every decision (to stderr, so to the\n"
+       "journal under systemd). With no plugin configured it idles until SIGTERM. Exit\n"
+       "code 0 after SIGINT or SIGTERM.",
+       nullptr,
+       [](Context& context) { return run_host(context, /*serve=*/true); }});
   commands.push_back({{"ratchet"},
                       "PLUGIN",
                       "Show the Ratchet: state, ratchet point, peak, count, lock, recent scores",
