@@ -78,6 +78,8 @@ struct Command {
 };
 
 std::vector<Command> plugin_commands();
+std::vector<Command> plugin_new_commands();   // plugin_new_command.cpp
+std::vector<Command> plugin_test_commands();  // plugin_test_command.cpp
 std::vector<Command> config_commands();
 std::vector<Command> registry_commands();
 std::vector<Command> version_commands();

@@ -19,6 +19,18 @@ std::vector<Command> worker_commands() {
        },
        [](Context& context) { return run_eval_worker(context.options); },
        /*hidden=*/true});
+  commands.push_back(
+      {{"conformance-worker"},
+       "OPTIONS",
+       "(internal) Run conformance checks on one plugin file; used by `moss plugin test`",
+       "Loads the --plugin file and runs the conformance checks from index --from, writing one\n"
+       "JSON line per check to the descriptor --result-fd. Run by `moss plugin test` in a\n"
+       "child process under resource limits; not meant to be run by hand.",
+       [](po::options_description& o, po::positional_options_description&) {
+         add_conformance_worker_options(o);
+       },
+       [](Context& context) { return run_conformance_worker(context.options); },
+       /*hidden=*/true});
   return commands;
 }
 

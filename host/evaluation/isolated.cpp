@@ -87,11 +87,10 @@ void add_sanitizer_option(std::vector<std::string>& environment, const std::stri
 }
 
 ChildPlan make_plan(const WorkerLimits& limits, const std::filesystem::path& binary,
-                    const EvalTarget& target) {
+                    const std::vector<std::string>& arguments) {
   ChildPlan plan;
   plan.argument_storage.push_back(binary.string());
-  for (auto& argument : worker_arguments(target, kResultFd))
-    plan.argument_storage.push_back(std::move(argument));
+  plan.argument_storage.insert(plan.argument_storage.end(), arguments.begin(), arguments.end());
   plan.arguments = c_strings(plan.argument_storage);
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry)
     plan.environment_storage.emplace_back(*entry);
@@ -361,8 +360,21 @@ std::string last_line(const std::string& output) {
   return start == std::string::npos ? text : text.substr(start + 1);
 }
 
+// Splits a streamed result into its records (the lines ended by a newline) and its final
+// document (the text after the last newline; empty if the worker was killed between two
+// records). A worker that writes one document has no records.
+json split_result(const std::string& result, IsolatedRun& run) {
+  std::size_t start = 0;
+  for (std::size_t end = result.find('\n'); end != std::string::npos;
+       end = result.find('\n', start)) {
+    run.records.push_back(json::parse(result.substr(start, end - start), nullptr, false));
+    start = end + 1;
+  }
+  return json::parse(result.substr(start), nullptr, /*allow_exceptions=*/false);
+}
+
 WorkerOutcome classify(const WorkerExit& exit, const WorkerLimits& limits, IsolatedRun& run) {
-  json document = json::parse(exit.result, nullptr, /*allow_exceptions=*/false);
+  json document = split_result(exit.result, run);
   std::string outcome;
   if (document.is_object() && document.contains("outcome") && document["outcome"].is_string()) {
     outcome = document["outcome"].get<std::string>();
@@ -373,10 +385,8 @@ WorkerOutcome classify(const WorkerExit& exit, const WorkerLimits& limits, Isola
     address_space = document.value("address_space_bytes", -1LL);
   }
   std::string report_problem;
-  if (outcome == "ok") {
-    auto report = document.contains("report")
-                      ? report_from_json(document["report"])
-                      : Result<EvalReport>(make_error(Code::invalid_argument, "no \"report\""));
+  if (outcome == "ok" && document.contains("report")) {
+    auto report = report_from_json(document["report"]);
     if (report.ok()) {
       run.report = std::move(report.value());
     } else {
@@ -422,8 +432,11 @@ WorkerOutcome classify(const WorkerExit& exit, const WorkerLimits& limits, Isola
     }
     return {OutcomeKind::memory_limit, detail};
   }
+  for (const json& record : run.records) {
+    if (record.is_discarded()) report_problem = "a result line is not JSON";
+  }
   if (exit.exit_code == kWorkerExitOk && !exit.result_too_long) {
-    if (run.report) return {OutcomeKind::ok, ""};
+    if (outcome == "ok" && report_problem.empty()) return {OutcomeKind::ok, ""};
     const std::pair<const char*, OutcomeKind> failures[] = {
         {"load_failed", OutcomeKind::load_failed},
         {"init_failed", OutcomeKind::init_failed},
@@ -509,7 +522,19 @@ Result<IsolatedRun> IsolatedEvaluator::evaluate(const EvalTarget& target) const 
     if (!evaluable.ok()) return evaluable;
   }
 
-  ChildPlan plan = make_plan(limits_, worker_binary_, target);
+  auto run = this->run(worker_arguments(target, kResultFd));
+  if (run.ok() && run->outcome.kind == OutcomeKind::ok && !run->report) {
+    run->outcome = {OutcomeKind::bad_result, "the result has no \"report\""};
+  }
+  return run;
+}
+
+Result<IsolatedRun> IsolatedEvaluator::check(const ConformanceJob& job) const {
+  return run(conformance_worker_arguments(job, kResultFd));
+}
+
+Result<IsolatedRun> IsolatedEvaluator::run(const std::vector<std::string>& arguments) const {
+  ChildPlan plan = make_plan(limits_, worker_binary_, arguments);
   Pipe output;
   Pipe result;
   Pipe status;

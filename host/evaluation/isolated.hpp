@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -65,13 +66,15 @@ struct WorkerOutcome {
 
 struct IsolatedRun {
   WorkerOutcome outcome;
-  std::optional<EvalReport> report;  // the suite's report, when the worker finished it (also
-                                     // if it then crashed in teardown)
-  std::string in_flight;             // what ran when the worker died: "load", "init",
-                                     // "case '<id>'", "teardown"; empty if it did not die
-  int exit_code = -1;                // valid when term_signal is 0
-  int term_signal = 0;               // the signal that ended the worker, or 0
-  double cpu_s = 0.0;                // user + system CPU time of the worker
+  std::optional<EvalReport> report;     // the suite's report, when the worker finished it (also
+                                        // if it then crashed in teardown)
+  std::vector<nlohmann::json> records;  // what the worker streamed before its final document:
+                                        // the conformance worker's finished checks
+  std::string in_flight;                // what ran when the worker died: "load", "init",
+                                        // "case '<id>'", "teardown"; empty if it did not die
+  int exit_code = -1;                   // valid when term_signal is 0
+  int term_signal = 0;                  // the signal that ended the worker, or 0
+  double cpu_s = 0.0;                   // user + system CPU time of the worker
   std::int64_t wall_ms = 0;
   bool network_isolated = false;       // it ran in its own network namespace
   bool address_space_limited = false;  // RLIMIT_AS was applied (never in sanitizer builds)
@@ -97,9 +100,16 @@ class IsolatedEvaluator {
   // does, including failing to load, is an outcome.
   Result<IsolatedRun> evaluate(const EvalTarget& target) const;
 
+  // Runs the conformance worker on `job` (worker.hpp) and waits for it. Its checks are in
+  // `records`; outcome ok means it ran all of them. Errors: the worker cannot be started.
+  Result<IsolatedRun> check(const ConformanceJob& job) const;
+
   const WorkerLimits& limits() const { return limits_; }
 
  private:
+  // Starts `worker_binary_` with `arguments` and the result pipe, supervises and classifies.
+  Result<IsolatedRun> run(const std::vector<std::string>& arguments) const;
+
   WorkerLimits limits_;
   std::filesystem::path worker_binary_;
 };

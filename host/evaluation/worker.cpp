@@ -17,6 +17,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include "evaluation/conformance.hpp"
 #include "evaluation/evaluator.hpp"
 #include "loader/loader.hpp"
 #include "util/fatal_signals.hpp"
@@ -143,6 +144,14 @@ bool write_document(const json& document) {
   return written;
 }
 
+// Writes one line of a streamed result; the pipe stays open for the next.
+bool write_line(const json& line) {
+  int fd = g_result_fd;
+  if (fd < 0) return false;
+  std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  return write_all(fd, text.data(), text.size());
+}
+
 int finish(const char* outcome, const std::string& detail) {
   if (write_document({{"outcome", outcome}, {"detail", detail}})) return kWorkerExitOk;
   std::cerr << "moss eval-worker: cannot write the result: " << std::strerror(errno) << "\n";
@@ -177,14 +186,30 @@ class WorkerHostServices final : public sdk::HostServices {
   }
 };
 
-// The settings with the schema's defaults applied, as the host resolves a config table.
-Result<std::string> resolve_settings(const EvalTarget& target, const PluginManifest& manifest,
-                                     const std::string& instance) {
-  json settings = json::parse(target.settings_json, nullptr, /*allow_exceptions=*/false);
+// Makes `result_fd` close-on-exec; false (with a message) if it is not an open descriptor.
+bool claim_result_fd(int result_fd, const char* worker) {
+  if (result_fd >= 0 && ::fcntl(result_fd, F_SETFD, FD_CLOEXEC) == 0) return true;
+  std::cerr << "moss " << worker << ": --result-fd " << result_fd << " is not an open descriptor\n";
+  return false;
+}
+
+std::string read_settings_option(const po::variables_map& options) {
+  std::string settings = options["settings"].as<std::string>();
+  if (settings == "-") {
+    settings.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  return settings;
+}
+
+}  // namespace
+
+Result<std::string> resolve_worker_settings(const std::string& settings_json,
+                                            const PluginManifest& manifest,
+                                            const std::string& instance) {
+  json settings = json::parse(settings_json, nullptr, /*allow_exceptions=*/false);
   if (!settings.is_object()) {
-    return make_error(
-        Code::invalid_argument,
-        "settings for '" + instance + "' are not a JSON object: " + target.settings_json);
+    return make_error(Code::invalid_argument,
+                      "settings for '" + instance + "' are not a JSON object: " + settings_json);
   }
   auto schema = JsonSchema::compile(manifest.config_schema_json,
                                     "plugin '" + manifest.name + "' config schema");
@@ -199,8 +224,6 @@ Result<std::string> resolve_settings(const EvalTarget& target, const PluginManif
   }
   return settings.dump();
 }
-
-}  // namespace
 
 std::vector<std::string> worker_arguments(const EvalTarget& target, int result_fd) {
   // --name=value keeps values that start with '-' from reading as options.
@@ -224,20 +247,13 @@ int run_eval_worker(const po::variables_map& options) {
   EvalTarget target;
   target.plugin_file = options["plugin"].as<std::string>();
   target.suite = options["suite"].as<std::string>();
-  target.settings_json = options["settings"].as<std::string>();
-  if (target.settings_json == "-") {
-    target.settings_json.assign(std::istreambuf_iterator<char>(std::cin),
-                                std::istreambuf_iterator<char>());
-  }
+  target.settings_json = read_settings_option(options);
   if (options.count("instance")) target.instance = options["instance"].as<std::string>();
   return run_eval_worker(target, options["result-fd"].as<int>());
 }
 
 int run_eval_worker(const EvalTarget& target, int result_fd) {
-  if (result_fd < 0 || ::fcntl(result_fd, F_SETFD, FD_CLOEXEC) != 0) {
-    std::cerr << "moss eval-worker: --result-fd " << result_fd << " is not an open descriptor\n";
-    return kWorkerExitUsage;
-  }
+  if (!claim_result_fd(result_fd, "eval-worker")) return kWorkerExitUsage;
   auto suite = load_suite(target.suite);
   if (!suite.ok()) {
     std::cerr << "moss eval-worker: " << suite.status().message() << "\n";
@@ -258,7 +274,7 @@ int run_eval_worker(const EvalTarget& target, int result_fd) {
   static WorkerHostServices host;
   sdk::InitContext context;
   context.instance_name = target.instance.empty() ? manifest.name : target.instance;
-  auto settings = resolve_settings(target, manifest, context.instance_name);
+  auto settings = resolve_worker_settings(target.settings_json, manifest, context.instance_name);
   if (!settings.ok()) return finish("init_failed", settings.status().message());
   context.config_json = settings.value();
   context.logger = &logger;
@@ -281,6 +297,69 @@ int run_eval_worker(const EvalTarget& target, int result_fd) {
   // Destroying the object and unloading the library run plugin code too; a crash here is
   // seen by the parent as a signal after a complete report.
   tool.value().reset();
+  library.value().reset();
+  return kWorkerExitOk;
+}
+
+std::vector<std::string> conformance_worker_arguments(const ConformanceJob& job, int result_fd) {
+  std::vector<std::string> arguments = {
+      "conformance-worker", "--plugin=" + job.plugin_file.string(),
+      "--settings=" + job.settings_json, "--from=" + std::to_string(job.from),
+      "--result-fd=" + std::to_string(result_fd)};
+  if (!job.suite.empty()) arguments.push_back("--suite=" + job.suite.string());
+  return arguments;
+}
+
+void add_conformance_worker_options(po::options_description& options) {
+  options.add_options()("plugin", po::value<std::string>()->required(), "plugin .so file")(
+      "settings", po::value<std::string>()->default_value("{}"),
+      "settings as a JSON object, or - to read them from standard input")(
+      "suite", po::value<std::string>(), "eval suite whose inputs the Tool checks use")(
+      "from", po::value<std::size_t>()->default_value(0), "index of the first check to run")(
+      "result-fd", po::value<int>()->required(), "file descriptor to write the results to");
+}
+
+int run_conformance_worker(const po::variables_map& options) {
+  ConformanceJob job;
+  job.plugin_file = options["plugin"].as<std::string>();
+  job.settings_json = read_settings_option(options);
+  if (options.count("suite")) job.suite = options["suite"].as<std::string>();
+  job.from = options["from"].as<std::size_t>();
+  return run_conformance_worker(job, options["result-fd"].as<int>());
+}
+
+int run_conformance_worker(const ConformanceJob& job, int result_fd) {
+  if (!claim_result_fd(result_fd, "conformance-worker")) return kWorkerExitUsage;
+  std::vector<json> sample_inputs;
+  if (!job.suite.empty()) {
+    auto suite = load_suite(job.suite);
+    if (!suite.ok()) {
+      std::cerr << "moss conformance-worker: " << suite.status().message() << "\n";
+      return kWorkerExitUsage;
+    }
+    for (const EvalCase& c : suite->cases) {
+      if (!c.expected_error && c.input.is_object()) sample_inputs.push_back(c.input);
+    }
+  }
+  install_fault_reporting(result_fd);
+
+  set_in_flight("load");
+  auto library = Library::load(job.plugin_file);
+  if (!library.ok()) return finish("load_failed", library.status().message());
+  static WorkerLogger logger;
+  static WorkerHostServices host;
+  CheckContext context{
+      library.value(), job.settings_json,       library.value()->manifest().name, &logger,
+      &host,           std::move(sample_inputs)};
+  std::vector<ConformanceCheck> checks = conformance_checks(library.value()->manifest());
+  for (std::size_t i = job.from; i < checks.size(); ++i) {
+    set_in_flight("check '" + checks[i].id + "'");
+    CheckResult result = checks[i].run(context);
+    if (!write_line({{"check", check_to_json(result)}})) return kWorkerExitNoResult;
+  }
+  set_in_flight("teardown");
+  if (!write_document({{"outcome", "ok"}})) return kWorkerExitNoResult;
+  context.library.reset();
   library.value().reset();
   return kWorkerExitOk;
 }

@@ -14,9 +14,12 @@
 // IsolatedEvaluator (isolated.hpp) turns the document and the exit status into an outcome.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "util/status.hpp"
 
 namespace boost::program_options {
 class options_description;
@@ -24,6 +27,8 @@ class variables_map;
 }  // namespace boost::program_options
 
 namespace moss {
+
+struct PluginManifest;
 
 // What to evaluate.
 struct EvalTarget {
@@ -35,11 +40,28 @@ struct EvalTarget {
   std::string instance;              // the instance name init receives; empty: the plugin's name
 };
 
+// What to check for conformance (conformance.hpp), in `moss conformance-worker`: the same
+// process, limits and fault reporting as the eval worker, but its result pipe carries one
+// line per finished check, {"check": <check_to_json>}, before the final document
+// ({"outcome": "ok"} once every check has run, or one of the documents above).
+struct ConformanceJob {
+  std::filesystem::path plugin_file;
+  std::string settings_json = "{}";  // as EvalTarget::settings_json
+  std::filesystem::path suite;       // optional: its cases give the Tool checks sample inputs
+  std::size_t from = 0;              // the index of the first check to run
+};
+
 // The worker's exit codes. Any other status comes from plugin code (exit(), a signal).
 inline constexpr int kWorkerExitOk = 0;            // the result document was written
 inline constexpr int kWorkerExitUsage = 2;         // bad arguments, unreadable suite, bad fd
 inline constexpr int kWorkerExitNoResult = 3;      // the result document could not be written
 inline constexpr int kWorkerExitOutOfMemory = 86;  // operator new failed
+
+// The settings init receives: `settings_json` with the config schema's defaults applied,
+// validated against it, as the host resolves a config table. `instance` names it in errors.
+Result<std::string> resolve_worker_settings(const std::string& settings_json,
+                                            const PluginManifest& manifest,
+                                            const std::string& instance);
 
 // The worker's arguments after the program path: {"eval-worker", "--plugin=...", ...}.
 std::vector<std::string> worker_arguments(const EvalTarget& target, int result_fd);
@@ -54,6 +76,13 @@ int run_eval_worker(const boost::program_options::variables_map& options);
 // Runs the worker: installs the fault reporting, loads, inits, evaluates, writes the document
 // to `result_fd`, then destroys the tool and unloads the plugin. Returns the exit code.
 int run_eval_worker(const EvalTarget& target, int result_fd);
+
+// The conformance worker's arguments after the program path, its options (--plugin,
+// --settings, --suite, --from, --result-fd) and its body.
+std::vector<std::string> conformance_worker_arguments(const ConformanceJob& job, int result_fd);
+void add_conformance_worker_options(boost::program_options::options_description& options);
+int run_conformance_worker(const boost::program_options::variables_map& options);
+int run_conformance_worker(const ConformanceJob& job, int result_fd);
 
 // A main() for a standalone worker binary: argv[1] may be "eval-worker"; the rest are the
 // options above.

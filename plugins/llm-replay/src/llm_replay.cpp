@@ -244,6 +244,9 @@ sdk::BackendInfo LlmReplay::info() const {
 
 Result<sdk::ChatResponse> LlmReplay::chat(const sdk::ChatRequest& request, sdk::ChatStreamSink*) {
   const auto started = std::chrono::steady_clock::now();
+  if (request.messages.empty()) {
+    return Status(Code::invalid_argument, "a chat request needs at least one message");
+  }
   std::string_view last_user;
   for (auto it = request.messages.rbegin(); it != request.messages.rend(); ++it) {
     if (it->role == "user") {

@@ -37,7 +37,8 @@ class LLMBackend : public PluginObject {
   // Required. Sends one chat request and returns the complete reply, with usage, cost and
   // latency filled in. If `sink` is not null and the backend streams, text fragments are
   // passed to it as they arrive; the returned response still holds the whole message.
-  // Errors: unavailable (unreachable, 5xx after retries), deadline_exceeded (timeout),
+  // Errors: invalid_argument (no messages, or a request the backend cannot express),
+  // unavailable (unreachable, 5xx after retries), deadline_exceeded (timeout),
   // resource_exhausted (429 after retries), context_overflow, invalid_reply (unparseable).
   // Thread-safe: yes; the host may send concurrent requests.
   virtual Result<ChatResponse> chat(const ChatRequest& request, ChatStreamSink* sink) noexcept = 0;

@@ -36,7 +36,9 @@ class Planner : public PluginObject {
   virtual Status learn(const std::vector<PlannedCall>& trace) noexcept = 0;
 
   // Required. Up to `max_predictions` likely next calls after `current`, each with
-  // confidence >= `min_confidence`, most likely first. The caller owns the result.
+  // confidence >= `min_confidence`, most likely first. `max_predictions` <= 0 and
+  // `min_confidence` < 0 ask for the planner's own configured defaults. The caller owns the
+  // result.
   // Thread-safe: yes.
   virtual Result<std::vector<Prediction>> predict(const PlannedCall& current,
                                                   std::int32_t max_predictions,
