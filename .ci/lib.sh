@@ -9,6 +9,7 @@ MOSS_PACKAGES=(
   libboost-dev libboost-program-options-dev
   libtomlplusplus-dev libspdlog-dev libsqlite3-dev sqlite3 catch2 nlohmann-json3-dev
   libcurl4-openssl-dev libcpp-httplib-dev libgit2-dev libvalijson-dev libbenchmark-dev
+  json-schema-test-suite dpkg-dev fakeroot file lintian help2man
 )
 
 moss_install_packages() {
