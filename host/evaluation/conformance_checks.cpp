@@ -87,17 +87,21 @@ Result<std::string> resolve_settings(const CheckContext& context) {
                     settings.status().message() + " (pass settings with --settings)");
 }
 
+sdk::InitContext init_context(const CheckContext& context, const std::string& settings) {
+  sdk::InitContext init;
+  init.instance_name = context.instance;
+  init.config_json = settings;
+  init.logger = context.logger;
+  init.host = context.host;
+  return init;
+}
+
 // A fresh, initialised object of I's kind.
 template <class I>
 Result<std::shared_ptr<I>> make(const CheckContext& context) {
   auto settings = resolve_settings(context);
   if (!settings.ok()) return settings.status();
-  sdk::InitContext init;
-  init.instance_name = context.instance;
-  init.config_json = settings.value();
-  init.logger = context.logger;
-  init.host = context.host;
-  return create_object<I>(context.library, init);
+  return create_object<I>(context.library, init_context(context, settings.value()));
 }
 
 // Runs `body` on a fresh object of I's kind; a failure to make one fails the check.
@@ -176,12 +180,8 @@ CheckResult check_init(CheckContext& context) {
       probe.fail(what + ": cannot create: " + object.status().message());
       continue;
     }
-    sdk::InitContext init;
-    init.instance_name = context.instance;
-    init.config_json = settings.value();
-    init.logger = context.logger;
-    init.host = context.host;
-    probe.expect_ok(object.value()->init(init), what + " init with " + settings.value());
+    probe.expect_ok(object.value()->init(init_context(context, settings.value())),
+                    what + " init with " + settings.value());
   }
   if (!probe.failed()) probe.note("every kind initialises with " + settings.value());
   return probe.result();

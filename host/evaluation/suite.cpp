@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "util/files.hpp"
+#include "util/json_schema.hpp"
 
 namespace moss {
 namespace {
@@ -81,20 +82,6 @@ std::string where(const std::string& path) {
   return path.empty() ? "at the top level" : "at " + path;
 }
 
-std::string escape_pointer_token(const std::string& key) {
-  std::string token;
-  for (char c : key) {
-    if (c == '~') {
-      token += "~0";
-    } else if (c == '/') {
-      token += "~1";
-    } else {
-      token += c;
-    }
-  }
-  return token;
-}
-
 // Compares for exact, subset and approx. `path` is the JSON Pointer of the values.
 std::optional<std::string> compare(const json& expect, const json& actual, MatchRule rule,
                                    double tolerance, const std::string& path) {
@@ -117,7 +104,7 @@ std::optional<std::string> compare(const json& expect, const json& actual, Match
     for (const auto& [key, value] : expect.items()) {
       auto found = actual.find(key);
       if (found == actual.end()) return where(path) + ": missing key \"" + key + "\"";
-      auto inner = compare(value, *found, rule, tolerance, path + "/" + escape_pointer_token(key));
+      auto inner = compare(value, *found, rule, tolerance, path + "/" + json_pointer_token(key));
       if (inner) return inner;
     }
     if (rule != MatchRule::subset) {

@@ -63,22 +63,8 @@ void apply_defaults_at(const json& schema, json& document) {
 // JSON Pointers (RFC 6901). Pointers are kept escaped ("/a~1b/0"), which is also how they are
 // shown in messages.
 
-std::string pointer_token(std::string_view name) {
-  std::string token;
-  for (char c : name) {
-    if (c == '~') {
-      token += "~0";
-    } else if (c == '/') {
-      token += "~1";
-    } else {
-      token += c;
-    }
-  }
-  return token;
-}
-
 std::string child(const std::string& pointer, std::string_view name) {
-  return pointer + "/" + pointer_token(name);
+  return pointer + "/" + json_pointer_token(name);
 }
 
 std::string child(const std::string& pointer, std::size_t index) {
@@ -912,6 +898,20 @@ class SchemaChecker {
 };
 
 }  // namespace
+
+std::string json_pointer_token(std::string_view name) {
+  std::string token;
+  for (char c : name) {
+    if (c == '~') {
+      token += "~0";
+    } else if (c == '/') {
+      token += "~1";
+    } else {
+      token += c;
+    }
+  }
+  return token;
+}
 
 JsonSchema::JsonSchema() = default;
 JsonSchema::~JsonSchema() = default;

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,9 @@ struct SchemaViolation {
   std::string path;     // "" for the document itself, else the property path, e.g. "limits.max"
   std::string message;  // valijson's description
 };
+
+// `name` as one token of a JSON Pointer (RFC 6901): '~' becomes "~0" and '/' becomes "~1".
+std::string json_pointer_token(std::string_view name);
 
 class JsonSchema {
  public:
