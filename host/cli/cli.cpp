@@ -43,8 +43,9 @@ po::options_description global_options() {
 
 std::vector<Command> all_commands() {
   std::vector<Command> commands;
-  for (auto group : {plugin_commands(), plugin_new_commands(), plugin_test_commands(), config_commands(), registry_commands(), version_commands(),
-                     evolve_commands(), worker_commands()}) {
+  for (auto group :
+       {plugin_commands(), plugin_new_commands(), plugin_test_commands(), config_commands(),
+        registry_commands(), version_commands(), evolve_commands(), worker_commands()}) {
     for (auto& c : group)
       commands.push_back(std::move(c));
   }

@@ -3,6 +3,7 @@
 
 #include "cli/common.hpp"
 #include "evaluation/conformance.hpp"
+#include "runtime/worker_evaluator.hpp"
 
 namespace moss::cli {
 namespace {
@@ -57,12 +58,8 @@ int test(Context& context) {
   Status compatible = check_compatibility(inspection->manifest, target.plugin_file.string());
   if (!compatible.ok()) return fail(context, compatible, kExitPluginRefused);
 
-  WorkerLimits limits;
-  limits.cpu_s = config->evaluation.cpu_s;
-  limits.address_space_bytes = config->evaluation.memory_mb * 1024 * 1024;
-  limits.open_files = config->evaluation.open_files;
-  limits.wall_ms = config->evaluation.wall_s * 1000;
-  auto report = check_conformance(IsolatedEvaluator(limits), target);
+  auto report = check_conformance(IsolatedEvaluator(worker_limits(config.value())), target,
+                                  inspection->manifest);
   if (!report.ok()) return fail(context, report.status(), kExitFailure);
   if (context.json) {
     print_json(context, conformance_to_json(report.value()));

@@ -87,14 +87,10 @@ json conformance_to_json(const ConformanceReport& report) {
 }
 
 Result<ConformanceReport> check_conformance(const IsolatedEvaluator& evaluator,
-                                            const ConformanceTarget& target) {
-  // Refusals that need no plugin code: not a plugin, another ABI, another toolchain.
-  auto inspection = inspect_plugin_file(target.plugin_file, /*hash=*/false);
-  if (!inspection.ok()) return inspection.status();
-  Status compatible = check_compatibility(inspection->manifest, target.plugin_file.string());
-  if (!compatible.ok()) return compatible;
+                                            const ConformanceTarget& target,
+                                            const PluginManifest& manifest) {
   // Only Tools have case semantics so far; another kind's suite is not read.
-  const Status evaluable = check_evaluable(inspection->manifest);
+  const Status evaluable = check_evaluable(manifest);
   const bool has_suite = target.suite && evaluable.ok();
   if (has_suite) {
     auto suite = load_suite(*target.suite);
@@ -102,7 +98,7 @@ Result<ConformanceReport> check_conformance(const IsolatedEvaluator& evaluator,
   }
 
   ConformanceReport report;
-  report.manifest = inspection->manifest;
+  report.manifest = manifest;
   const std::vector<ConformanceCheck> checks = conformance_checks(report.manifest);
   ConformanceJob job{target.plugin_file, target.settings_json,
                      has_suite ? *target.suite : std::filesystem::path(), 0};

@@ -5,11 +5,11 @@
 //   - the checks themselves (conformance_checks.cpp), which call plugin code and so only ever
 //     run inside the conformance worker (`moss conformance-worker`, worker.hpp), each on
 //     objects of its own;
-//   - check_conformance (conformance.cpp), which runs in the host: it reads the manifest
-//     without running plugin code, starts the worker, and when the worker dies in a check
-//     (a crash, a hang, a memory hog) records that check as failed with the reason and
-//     starts a fresh worker at the next one, so one bad method never hides the rest. Then it
-//     runs the plugin's eval suite, if it has one, in the isolated evaluator.
+//   - check_conformance (conformance.cpp), which runs in the host: it starts the worker, and
+//     when the worker dies in a check (a crash, a hang, a memory hog) records that check as
+//     failed with the reason and starts a fresh worker at the next one, so one bad method
+//     never hides the rest. Then it runs the plugin's eval suite, if it has one, in the
+//     isolated evaluator.
 #pragma once
 
 #include <cstddef>
@@ -86,10 +86,12 @@ struct ConformanceReport {
 
 nlohmann::json conformance_to_json(const ConformanceReport& report);
 
-// Runs every check and the eval suite. Errors (not check failures): the file is not a
-// compatible moss plugin (the loader's refusal, unchanged), the suite cannot be read, the
+// Runs every check and the eval suite. `manifest` is the file's, already read and found
+// compatible with this host (inspect_plugin_file, check_compatibility): refusals that need no
+// plugin code are the caller's. Errors (not check failures): the suite cannot be read, the
 // worker cannot be started.
 Result<ConformanceReport> check_conformance(const IsolatedEvaluator& evaluator,
-                                            const ConformanceTarget& target);
+                                            const ConformanceTarget& target,
+                                            const PluginManifest& manifest);
 
 }  // namespace moss

@@ -7,14 +7,18 @@
 
 namespace moss {
 
-VersionEvaluator make_worker_evaluator(const Config& config, const PluginManager& plugins,
-                                       const std::filesystem::path& worker_binary) {
+WorkerLimits worker_limits(const Config& config) {
   WorkerLimits limits;
   limits.cpu_s = config.evaluation.cpu_s;
   limits.address_space_bytes = config.evaluation.memory_mb * 1024 * 1024;
   limits.open_files = config.evaluation.open_files;
   limits.wall_ms = config.evaluation.wall_s * 1000;
-  IsolatedEvaluator evaluator(limits, worker_binary);
+  return limits;
+}
+
+VersionEvaluator make_worker_evaluator(const Config& config, const PluginManager& plugins,
+                                       const std::filesystem::path& worker_binary) {
+  IsolatedEvaluator evaluator(worker_limits(config), worker_binary);
   return [evaluator, &plugins](const VersionRow& version,
                                const std::string& purpose) -> Result<EvaluationRun> {
     auto configured = plugins.configured(version.plugin);

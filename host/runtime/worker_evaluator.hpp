@@ -5,9 +5,13 @@
 #include <filesystem>
 
 #include "config/config.hpp"
+#include "evaluation/isolated.hpp"
 #include "runtime/version_control.hpp"
 
 namespace moss {
+
+// The eval and conformance workers' limits from the config's [evaluation] table.
+WorkerLimits worker_limits(const Config& config);
 
 class PluginManager;
 
